@@ -1,0 +1,201 @@
+"""Derive cross-host facts from the inventory: addresses, regions, firewall allow-lists.
+
+Pure functions over `hostvars` and `groups`; every error names the host, group or rule
+at fault. Unit tests: tests/unit/test_topology.py.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from ansible.errors import AnsibleFilterError
+
+REGION_PREFIX = "region_"
+
+
+def _is_ip(value) -> bool:
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def fleet_address(host, hostvars):
+    """The address other hosts use to reach `host`.
+
+    In order: the host's `fleet_address` variable; its `ansible_host` when that is an IP
+    address (the lab and most cloud inventories); the IPv4 address of its default route
+    from gathered or cached facts (hosts reached by name, such as Molecule's containers).
+    """
+    try:
+        hv = hostvars[host]
+    except KeyError as exc:
+        raise AnsibleFilterError(f"fleet_address: host '{host}' is not in the inventory") from exc
+    if hv.get("fleet_address"):
+        address = str(hv["fleet_address"])
+        if not _is_ip(address):
+            raise AnsibleFilterError(
+                f"fleet_address: host '{host}' has fleet_address '{address}', expected an IP address"
+            )
+        return address
+    if _is_ip(hv.get("ansible_host", "")):
+        return str(hv["ansible_host"])
+    default = hv.get("ansible_default_ipv4") or {}
+    if default.get("address"):
+        return default["address"]
+    raise AnsibleFilterError(
+        f"fleet_address: host '{host}' has no address: set fleet_address or an IP ansible_host, "
+        "or gather its facts in this run"
+    )
+
+
+def fleet_addresses(hosts, hostvars):
+    """Sorted, de-duplicated addresses of `hosts`."""
+    return sorted({fleet_address(h, hostvars) for h in hosts}, key=_address_sort_key)
+
+
+def _address_sort_key(address):
+    net = ipaddress.ip_network(address, strict=False)
+    return (net.version, net.network_address.packed, net.prefixlen)
+
+
+def host_region(host, hostvars):
+    """The single `region_*` group of `host`, without the prefix."""
+    try:
+        names = hostvars[host]["group_names"]
+    except KeyError as exc:
+        raise AnsibleFilterError(f"host_region: host '{host}' is not in the inventory") from exc
+    regions = sorted(g[len(REGION_PREFIX):] for g in names if g.startswith(REGION_PREFIX))
+    if len(regions) != 1:
+        found = ", ".join(REGION_PREFIX + r for r in regions) or "none"
+        raise AnsibleFilterError(
+            f"host_region: host '{host}' must be in exactly one region_* group, found: {found}"
+        )
+    return regions[0]
+
+
+def _cidr(value, rule_name):
+    try:
+        return str(ipaddress.ip_network(str(value), strict=True))
+    except ValueError as exc:
+        raise AnsibleFilterError(
+            f"firewall rule '{rule_name}': '{value}' is not a valid CIDR ({exc})"
+        ) from exc
+
+
+def _group_hosts(groups, group, rule_name, field):
+    if group not in groups:
+        raise AnsibleFilterError(
+            f"firewall rule '{rule_name}': {field} names group '{group}', "
+            "which the inventory does not define"
+        )
+    return groups[group]
+
+
+def _ports(rule):
+    ports = rule.get("ports", [rule["port"]] if "port" in rule else [])
+    if not ports:
+        raise AnsibleFilterError(f"firewall rule '{rule['name']}': no port or ports given")
+    out = []
+    for port in ports:
+        text = str(port)
+        low, _, high = text.partition("-")
+        try:
+            bounds = [int(low)] + ([int(high)] if high else [])
+        except ValueError as exc:
+            raise AnsibleFilterError(
+                f"firewall rule '{rule['name']}': port '{port}' is not a number or a range"
+            ) from exc
+        if not all(1 <= b <= 65535 for b in bounds) or bounds != sorted(bounds):
+            raise AnsibleFilterError(f"firewall rule '{rule['name']}': port '{port}' is out of range")
+        out.append(text)
+    return out
+
+
+def firewall_allow(host, rules, groups, hostvars):
+    """The inbound allow-list of `host`: the rules whose `on_groups` contain it.
+
+    A rule: {name, port | ports, proto (tcp|udp, default tcp), on_groups: [groups],
+    from_groups: [groups], from_cidrs: [CIDRs]}. Every group named must exist in the
+    inventory (it may be empty); every CIDR must be well-formed. Returns, per rule that
+    applies, {name, proto, ports, any, v4, v6}: `any` when a source is 0.0.0.0/0 or ::/0,
+    else the sorted IPv4 and IPv6 sources (the source hosts' fleet addresses and CIDRs).
+    Rules with no source at all (empty groups) are returned with empty lists, so the
+    rendered ruleset can say so.
+    """
+    result = []
+    for rule in rules:
+        name = rule.get("name")
+        if not name:
+            raise AnsibleFilterError(f"firewall rule without a name: {rule!r}")
+        proto = rule.get("proto", "tcp")
+        if proto not in ("tcp", "udp"):
+            raise AnsibleFilterError(f"firewall rule '{name}': proto '{proto}', expected tcp or udp")
+        on_groups = rule.get("on_groups", [])
+        if not on_groups:
+            raise AnsibleFilterError(f"firewall rule '{name}': 'on_groups' lists no group")
+        applies = any(host in _group_hosts(groups, g, name, "on_groups") for g in on_groups)
+        ports = _ports(rule)
+        sources = [_cidr(c, name) for c in rule.get("from_cidrs", [])]
+        for group in rule.get("from_groups", []):
+            members = _group_hosts(groups, group, name, "from_groups")
+            if applies:
+                sources += [fleet_address(h, hostvars) for h in members if h != host]
+        if not applies:
+            continue
+        nets = {ipaddress.ip_network(s, strict=False) for s in sources}
+        any_source = any(n.prefixlen == 0 for n in nets)
+        v4 = sorted((n for n in nets if n.version == 4), key=lambda n: (n.network_address, n.prefixlen))
+        v6 = sorted((n for n in nets if n.version == 6), key=lambda n: (n.network_address, n.prefixlen))
+        result.append({
+            "name": name,
+            "proto": proto,
+            "ports": ports,
+            "any": any_source,
+            "v4": [] if any_source else [_plain(n) for n in v4],
+            "v6": [] if any_source else [_plain(n) for n in v6],
+        })
+    return result
+
+
+def _plain(net):
+    """A /32 or /128 network as a bare address, anything else as a CIDR."""
+    if net.prefixlen == net.max_prefixlen:
+        return str(net.network_address)
+    return str(net)
+
+
+def firewall_admits(allow, port, address, proto="tcp"):
+    """True when the allow-list (from firewall_allow) lets `address` reach `port`."""
+    ip = ipaddress.ip_address(str(address))
+    for rule in allow:
+        if rule["proto"] != proto:
+            continue
+        for spec in rule["ports"]:
+            low, _, high = str(spec).partition("-")
+            if not int(low) <= int(port) <= int(high or low):
+                continue
+            if rule["any"]:
+                return True
+            sources = rule["v4"] if ip.version == 4 else rule["v6"]
+            if any(ip in ipaddress.ip_network(s, strict=False) for s in sources):
+                return True
+    return False
+
+
+def reject_ip_addresses(names):
+    """The names in `names` that are not IP addresses (for DNS subject alternative names)."""
+    return [n for n in names if not _is_ip(n)]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "fleet_address": fleet_address,
+            "fleet_addresses": fleet_addresses,
+            "host_region": host_region,
+            "firewall_allow": firewall_allow,
+            "firewall_admits": firewall_admits,
+            "reject_ip_addresses": reject_ip_addresses,
+        }

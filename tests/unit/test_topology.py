@@ -1,0 +1,167 @@
+"""Unit tests for filter_plugins/topology.py."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from filter_plugins.topology import (
+    firewall_admits,
+    firewall_allow,
+    fleet_address,
+    fleet_addresses,
+    host_region,
+)
+
+HOSTVARS = {
+    "db1": {"ansible_host": "10.1.0.10", "group_names": ["postgres", "region_saopaulo"]},
+    "db2": {"ansible_host": "10.2.0.10", "group_names": ["postgres", "region_virginia"]},
+    "app1": {"ansible_host": "10.1.0.20", "group_names": ["app", "region_saopaulo"]},
+    "app2": {"ansible_host": "app2.example", "fleet_address": "10.2.0.20",
+             "group_names": ["app", "region_virginia"]},
+    "mon1": {"ansible_host": "mon1", "ansible_default_ipv4": {"address": "10.1.0.30"},
+             "group_names": ["monitoring", "region_saopaulo"]},
+    "lost": {"ansible_host": "lost.example", "group_names": ["app"]},
+    "twice": {"ansible_host": "10.9.0.1", "group_names": ["region_a", "region_b"]},
+}
+GROUPS = {
+    "all": sorted(HOSTVARS),
+    "postgres": ["db1", "db2"],
+    "app": ["app1", "app2"],
+    "monitoring": ["mon1"],
+    "logging": [],
+}
+RULES = [
+    {"name": "ssh", "port": 22, "on_groups": ["all"], "from_cidrs": ["192.0.2.0/24", "2001:db8::/32"]},
+    {"name": "postgres", "port": 5432, "on_groups": ["postgres"], "from_groups": ["app", "postgres"]},
+    {"name": "node-exporter", "port": 9100, "on_groups": ["all"], "from_groups": ["monitoring"]},
+    {"name": "https", "ports": [80, 443], "on_groups": ["app"], "from_cidrs": ["0.0.0.0/0"]},
+    {"name": "logstash", "port": 5044, "on_groups": ["logging"], "from_groups": ["all"]},
+    {"name": "syslog", "port": "5140-5150", "proto": "udp", "on_groups": ["postgres"],
+     "from_groups": ["logging"]},
+]
+
+
+def by_name(allow):
+    return {r["name"]: r for r in allow}
+
+
+def test_address_order_of_preference():
+    assert fleet_address("app2", HOSTVARS) == "10.2.0.20"  # fleet_address wins
+    assert fleet_address("db1", HOSTVARS) == "10.1.0.10"  # IP ansible_host
+    assert fleet_address("mon1", HOSTVARS) == "10.1.0.30"  # facts
+
+
+def test_address_missing_names_the_host():
+    with pytest.raises(AnsibleFilterError, match="'lost'"):
+        fleet_address("lost", HOSTVARS)
+    with pytest.raises(AnsibleFilterError, match="'nowhere' is not in the inventory"):
+        fleet_address("nowhere", HOSTVARS)
+
+
+def test_fleet_address_must_be_an_ip():
+    hv = {"h": {"fleet_address": "db.example"}}
+    with pytest.raises(AnsibleFilterError, match=r"host 'h' has fleet_address 'db\.example'"):
+        fleet_address("h", hv)
+
+
+def test_addresses_are_sorted_numerically_and_unique():
+    hv = {f"h{i}": {"ansible_host": a} for i, a in enumerate(["10.0.0.10", "10.0.0.9", "10.0.0.9"])}
+    assert fleet_addresses(sorted(hv), hv) == ["10.0.0.9", "10.0.0.10"]
+
+
+def test_region_is_exactly_one():
+    assert host_region("db2", HOSTVARS) == "virginia"
+    with pytest.raises(AnsibleFilterError, match=r"host 'lost' .* found: none"):
+        host_region("lost", HOSTVARS)
+    with pytest.raises(AnsibleFilterError, match=r"host 'twice' .* found: region_a, region_b"):
+        host_region("twice", HOSTVARS)
+
+
+def test_postgres_opens_only_to_app_and_other_replicas():
+    allow = by_name(firewall_allow("db1", RULES, GROUPS, HOSTVARS))
+    assert allow["postgres"]["ports"] == ["5432"]
+    assert allow["postgres"]["v4"] == ["10.1.0.20", "10.2.0.10", "10.2.0.20"]
+    assert not allow["postgres"]["any"]
+    assert "https" not in allow
+
+
+def test_app_host_gets_https_from_anywhere_and_no_postgres():
+    allow = by_name(firewall_allow("app1", RULES, GROUPS, HOSTVARS))
+    assert allow["https"]["any"]
+    assert allow["https"]["ports"] == ["80", "443"]
+    assert allow["https"]["v4"] == []
+    assert allow["https"]["v6"] == []
+    assert "postgres" not in allow
+
+
+def test_cidrs_split_by_family_and_facts_addresses_used():
+    allow = by_name(firewall_allow("app1", RULES, GROUPS, HOSTVARS))
+    assert allow["ssh"]["v4"] == ["192.0.2.0/24"]
+    assert allow["ssh"]["v6"] == ["2001:db8::/32"]
+    assert allow["node-exporter"]["v4"] == ["10.1.0.30"]
+
+
+def test_rule_for_an_empty_group_does_not_apply():
+    assert "logstash" not in by_name(firewall_allow("db1", RULES, GROUPS, HOSTVARS))
+
+
+def test_udp_port_range():
+    allow = by_name(firewall_allow("db1", RULES, GROUPS, HOSTVARS))
+    assert allow["syslog"] == {"name": "syslog", "proto": "udp", "ports": ["5140-5150"],
+                               "any": False, "v4": [], "v6": []}
+
+
+def test_unknown_group_is_refused_with_rule_and_group():
+    rules = [{"name": "redis", "port": 6379, "on_groups": ["redis"], "from_groups": ["app"]}]
+    with pytest.raises(AnsibleFilterError, match="rule 'redis': on_groups names group 'redis'"):
+        firewall_allow("db1", rules, GROUPS, HOSTVARS)
+    rules = [{"name": "pg", "port": 5432, "on_groups": ["postgres"], "from_groups": ["apps"]}]
+    with pytest.raises(AnsibleFilterError, match="rule 'pg': from_groups names group 'apps'"):
+        firewall_allow("db1", rules, GROUPS, HOSTVARS)
+
+
+def test_unknown_source_group_is_refused_even_on_hosts_the_rule_skips():
+    rules = [{"name": "pg", "port": 5432, "on_groups": ["postgres"], "from_groups": ["apps"]}]
+    with pytest.raises(AnsibleFilterError, match="group 'apps'"):
+        firewall_allow("app1", rules, GROUPS, HOSTVARS)
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/33", "10.0.0.1/24", "not-a-net", "300.1.1.1"])
+def test_malformed_cidr_is_refused_with_rule_and_value(cidr):
+    rules = [{"name": "ssh", "port": 22, "on_groups": ["all"], "from_cidrs": [cidr]}]
+    with pytest.raises(AnsibleFilterError, match=f"rule 'ssh': '{cidr}' is not a valid CIDR"):
+        firewall_allow("db1", rules, GROUPS, HOSTVARS)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"name": "x", "port": 0, "on_groups": ["all"]}, "port '0' is out of range"),
+        ({"name": "x", "port": "99-10", "on_groups": ["all"]}, "port '99-10' is out of range"),
+        ({"name": "x", "port": "ssh", "on_groups": ["all"]}, "port 'ssh' is not a number"),
+        ({"name": "x", "on_groups": ["all"]}, "no port"),
+        ({"name": "x", "port": 1, "on_groups": []}, "'on_groups' lists no group"),
+        ({"name": "x", "port": 1, "on_groups": ["all"], "proto": "icmp"}, "proto 'icmp'"),
+        ({"port": 1, "on_groups": ["all"]}, "without a name"),
+    ],
+)
+def test_malformed_rules_are_refused(rule, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        firewall_allow("db1", [rule], GROUPS, HOSTVARS)
+
+
+def test_admits_checks_port_family_and_source():
+    allow = firewall_allow("db1", RULES, GROUPS, HOSTVARS)
+    assert firewall_admits(allow, 22, "192.0.2.77")
+    assert not firewall_admits(allow, 22, "198.51.100.1")
+    assert firewall_admits(allow, 22, "2001:db8::5")
+    assert firewall_admits(allow, 5432, "10.2.0.20")
+    assert not firewall_admits(allow, 5432, "10.1.0.30")
+    assert firewall_admits(allow, 5145, "10.9.9.9", proto="udp") is False
+    app_allow = firewall_allow("app1", RULES, GROUPS, HOSTVARS)
+    assert firewall_admits(app_allow, 443, "203.0.113.9")
+
+
+def test_reject_ip_addresses_keeps_names():
+    from filter_plugins.topology import reject_ip_addresses
+
+    assert reject_ip_addresses(["db1", "10.0.0.1", "::1", "db1.example"]) == ["db1", "db1.example"]
