@@ -1,0 +1,66 @@
+"""Time, upgrades, journald, kernel parameters and CIS controls."""
+
+testinfra_hosts = ["all"]
+
+
+def test_timezone(host):
+    assert host.file("/etc/localtime").linked_to.endswith("Etc/UTC")
+
+
+def test_chrony_runs_and_answers(host):
+    chrony = host.service("chrony")
+    assert chrony.is_enabled
+    assert chrony.is_running
+    assert host.run("chronyc -n tracking").rc == 0
+    # A container does not own its clock: chronyd must not try to set it.
+    assert "-x" in host.file("/etc/default/chrony").content_string
+
+
+def test_unattended_security_upgrades_are_on(host):
+    dump = host.check_output("apt-config dump APT::Periodic")
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in dump
+    assert 'APT::Periodic::Update-Package-Lists "1";' in dump
+    origins = host.check_output("apt-config dump Unattended-Upgrade::Origins-Pattern")
+    assert "label=Debian-Security" in origins
+    for timer in ("apt-daily.timer", "apt-daily-upgrade.timer"):
+        assert host.service(timer).is_enabled
+
+
+def test_journal_is_persistent_and_capped(host):
+    conf = host.check_output("systemd-analyze cat-config systemd/journald.conf")
+    assert "Storage=persistent" in conf
+    assert "SystemMaxUse=1G" in conf
+    machine_id = host.file("/etc/machine-id").content_string.strip()
+    assert host.file(f"/var/log/journal/{machine_id}/system.journal").exists
+
+
+def test_kernel_parameters_are_written(host):
+    conf = host.file("/etc/sysctl.d/60-editaliza.conf").content_string
+    assert "net.ipv4.tcp_syncookies = 1" in conf
+    assert "kernel.randomize_va_space = 2" in conf
+    assert "net.ipv4.conf.all.accept_redirects = 0" in conf
+
+
+def test_cis_exception_is_honoured_and_recorded(host):
+    conf = host.file("/etc/sysctl.d/60-editaliza.conf").content_string
+    exceptions = host.file("/etc/editaliza/cis-exceptions").content_string
+    if host.backend.get_hostname() == "common-app":
+        assert "net.ipv4.ip_forward" not in conf
+        assert "ip_forwarding: Docker hosts route traffic to their containers" in exceptions
+    else:
+        assert "net.ipv4.ip_forward = 0" in conf
+        assert "# none" in exceptions
+
+
+def test_cis_controls(host):
+    assert "install cramfs /bin/false" in host.file("/etc/modprobe.d/editaliza-cis.conf").content_string
+    assert host.file("/etc/issue.net").content_string.startswith("Authorised access only")
+    shadow = host.file("/etc/shadow")
+    assert (shadow.user, shadow.group, shadow.mode) == ("root", "shadow", 0o640)
+    assert host.check_output("passwd -S root").split()[1] == "L"
+    assert "TMOUT=900" in host.file("/etc/profile.d/60-editaliza-timeout.sh").content_string
+    assert "Defaults use_pty" in host.file("/etc/sudoers.d/00-editaliza-defaults").content_string
+    assert host.check_output("grep -E '^PASS_MAX_DAYS' /etc/login.defs").split()[1] == "365"
+    assert host.check_output("systemctl is-enabled ctrl-alt-del.target || true") == "masked"
+    assert host.file("/etc/at.allow").content_string == "root\n"
+    assert not host.package("telnet").is_installed

@@ -1,0 +1,67 @@
+"""Run playbooks against a Molecule scenario's hosts from its testinfra tests.
+
+The verifier runs with Molecule's environment (ANSIBLE_CONFIG, MOLECULE_*), so a test can
+re-run the scenario's converge (for instance in check mode, or with bad variables) exactly
+as Molecule does, and read the result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RECAP = re.compile(
+    r"^(?P<host>\S+)\s+: ok=(?P<ok>\d+)\s+changed=(?P<changed>\d+)\s+unreachable=(?P<unreachable>\d+)"
+    r"\s+failed=(?P<failed>\d+)",
+    re.MULTILINE,
+)
+
+
+@dataclass
+class PlaybookRun:
+    rc: int
+    output: str
+
+    @property
+    def recap(self) -> dict[str, dict[str, int]]:
+        return {
+            m["host"]: {k: int(m[k]) for k in ("ok", "changed", "unreachable", "failed")}
+            for m in RECAP.finditer(self.output)
+        }
+
+
+def run_playbook(playbook: str | Path, *args: str, env: dict[str, str] | None = None) -> PlaybookRun:
+    """ansible-playbook with the scenario's inventory plus the shared one."""
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    cmd = [
+        "ansible-playbook",
+        "--inventory", str(inventory),
+        "--inventory", str(ROOT / "molecule/_shared/inventory"),
+        str(playbook),
+        *args,
+    ]
+    run_env = {**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **(env or {})}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env, timeout=1200, check=False)
+    return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
+
+
+def converge_playbook() -> Path:
+    return Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"
+
+
+def seeded_secrets() -> list[str]:
+    """Every value the test Vault was seeded with (scripts/vault_seed.py)."""
+    path = ROOT / ".lab/vault-test/seeded-values.json"
+    values = json.loads(path.read_text())
+    assert values, f"{path} lists no seeded value"
+    return values
+
+
+def leaked_secrets(text: str) -> list[str]:
+    """The seeded secret values that appear in `text` (shown shortened)."""
+    return [v[:6] + "..." for v in seeded_secrets() if v in text]
