@@ -1,0 +1,40 @@
+"""Print the lab's hosts from inventories/lab as lines: name address network subnet.
+
+scripts/lab reads these to create one container per host on its region's network.
+Usage: python scripts/lab_inventory.py INVENTORY
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+import sys
+
+
+def main(inventory: str) -> int:
+    data = json.loads(
+        subprocess.run(
+            ["ansible-inventory", "-i", inventory, "--list"],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    )
+    hostvars = data["_meta"]["hostvars"]
+    for name in sorted(hostvars):
+        hv = hostvars[name]
+        missing = [k for k in ("ansible_host", "lab_network", "lab_subnet") if k not in hv]
+        if missing:
+            print(f"lab host '{name}' lacks {', '.join(missing)} (set them on its region group)",
+                  file=sys.stderr)
+            return 1
+        address = ipaddress.ip_address(hv["ansible_host"])
+        subnet = ipaddress.ip_network(hv["lab_subnet"])
+        if address not in subnet:
+            print(f"lab host '{name}': {address} is outside its network {subnet}", file=sys.stderr)
+            return 1
+        print(name, address, hv["lab_network"], subnet)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
