@@ -1,0 +1,116 @@
+"""Validate the shape of the fleet an inventory describes, before any host changes.
+
+`fleet_problems(groups, hostvars, options)` returns one message per problem, each naming
+the hosts, groups or regions at fault; playbooks/preflight.yml fails when there is any.
+Unit tests: tests/unit/test_fleet.py.
+
+Conventions it checks (the inventory's side of the roles' contracts):
+  - every host is in exactly one `region_<name>` group;
+  - a region with load balancers has app hosts (its upstreams) in the same region;
+  - every region with hosts has a monitoring host (Prometheus runs per region), unless
+    `require_monitoring` is false (a role's Molecule scenario is a piece of a fleet);
+  - the fleet has a logging host, unless `require_logging` is false (the lab);
+  - PostgreSQL hosts say `postgresql_role: primary|replica` and optionally
+    `postgresql_cluster` (default `main`); each cluster has exactly one primary, and when
+    it has replicas at least one of them is in another region than the primary;
+  - no two hosts share a fleet address (`fleet_address`, or an IP `ansible_host`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+
+REGION_PREFIX = "region_"
+SERVICE_GROUPS = ("loadbalancers", "app", "postgres", "redis", "monitoring", "logging")
+DEFAULT_OPTIONS = {"require_logging": True, "require_monitoring": True}
+
+
+def _static_address(hv):
+    for key in ("fleet_address", "ansible_host"):
+        value = hv.get(key)
+        if value:
+            try:
+                return str(ipaddress.ip_address(str(value)))
+            except ValueError:
+                continue
+    return None
+
+
+def _names(items):
+    return ", ".join(sorted(items))
+
+
+def fleet_problems(groups, hostvars, options=None):
+    opts = {**DEFAULT_OPTIONS, **(options or {})}
+    problems = []
+    hosts = sorted(groups.get("all", []))
+    regions = {g[len(REGION_PREFIX):]: set(members) for g, members in groups.items()
+               if g.startswith(REGION_PREFIX)}
+
+    missing = [g for g in SERVICE_GROUPS if g not in groups]
+    if missing:
+        problems.append(f"the inventory does not define the groups {_names(missing)} (they may be empty)")
+
+    region_of = {}
+    for host in hosts:
+        mine = sorted(r for r, members in regions.items() if host in members)
+        if len(mine) != 1:
+            found = _names(REGION_PREFIX + r for r in mine) or "none"
+            problems.append(f"host '{host}' must be in exactly one region_* group, found: {found}")
+        elif mine:
+            region_of[host] = mine[0]
+
+    def in_region(group, region):
+        return sorted(h for h in groups.get(group, []) if region_of.get(h) == region)
+
+    for region in sorted(regions):
+        if not regions[region]:
+            continue
+        lbs = in_region("loadbalancers", region)
+        if lbs and not in_region("app", region):
+            problems.append(
+                f"region '{region}' has load balancers ({_names(lbs)}) but no host in group 'app' to send traffic to"
+            )
+        if opts["require_monitoring"] and not in_region("monitoring", region):
+            problems.append(f"region '{region}' has no host in group 'monitoring' (Prometheus runs in every region)")
+    if opts["require_logging"] and hosts and not groups.get("logging"):
+        problems.append(
+            "the fleet has no host in group 'logging' (set fleet_require_logging: false to run without)"
+        )
+
+    clusters = defaultdict(lambda: {"primary": [], "replica": []})
+    for host in sorted(groups.get("postgres", [])):
+        hv = hostvars.get(host, {})
+        role = hv.get("postgresql_role")
+        if role not in ("primary", "replica"):
+            problems.append(f"PostgreSQL host '{host}' has postgresql_role '{role}', expected primary or replica")
+            continue
+        clusters[hv.get("postgresql_cluster", "main")][role].append(host)
+    for name, members in sorted(clusters.items()):
+        primaries, replicas = members["primary"], members["replica"]
+        if len(primaries) != 1:
+            found = _names(primaries) or "none"
+            problems.append(f"PostgreSQL cluster '{name}' needs exactly one primary, found: {found}")
+            continue
+        home = region_of.get(primaries[0])
+        if replicas and all(region_of.get(r) == home for r in replicas):
+            problems.append(
+                f"PostgreSQL cluster '{name}': every replica ({_names(replicas)}) is in the primary's region "
+                f"'{home}'; at least one must be in another region"
+            )
+
+    by_address = defaultdict(list)
+    for host in hosts:
+        address = _static_address(hostvars.get(host, {}))
+        if address:
+            by_address[address].append(host)
+    for address, owners in sorted(by_address.items()):
+        if len(owners) > 1:
+            problems.append(f"hosts {_names(owners)} share the address {address}")
+    return problems
+
+
+class FilterModule:
+    def filters(self):
+        return {"fleet_problems": fleet_problems}

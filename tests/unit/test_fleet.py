@@ -1,0 +1,150 @@
+"""Unit tests for filter_plugins/fleet.py, and the repository's inventories against it."""
+
+import copy
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from filter_plugins.fleet import fleet_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GROUPS = {
+    "all": ["sp-web1", "sp-db1", "sp-mon1", "va-web1", "va-db1", "va-mon1", "sp-log1"],
+    "region_saopaulo": ["sp-web1", "sp-db1", "sp-mon1", "sp-log1"],
+    "region_virginia": ["va-web1", "va-db1", "va-mon1"],
+    "loadbalancers": ["sp-web1", "va-web1"],
+    "app": ["sp-web1", "va-web1"],
+    "postgres": ["sp-db1", "va-db1"],
+    "redis": ["sp-db1", "va-db1"],
+    "monitoring": ["sp-mon1", "va-mon1"],
+    "logging": ["sp-log1"],
+}
+HOSTVARS = {
+    "sp-web1": {"ansible_host": "10.0.1.10"},
+    "sp-db1": {"ansible_host": "10.0.1.20", "postgresql_role": "primary"},
+    "sp-mon1": {"ansible_host": "10.0.1.30"},
+    "sp-log1": {"ansible_host": "10.0.1.40"},
+    "va-web1": {"ansible_host": "10.0.2.10"},
+    "va-db1": {"ansible_host": "10.0.2.20", "postgresql_role": "replica"},
+    "va-mon1": {"ansible_host": "va-mon1.example"},
+}
+
+
+def variant():
+    return copy.deepcopy(GROUPS), copy.deepcopy(HOSTVARS)
+
+
+def test_a_sound_fleet_has_no_problem():
+    assert fleet_problems(GROUPS, HOSTVARS) == []
+
+
+def test_host_in_no_region_or_two():
+    groups, hostvars = variant()
+    groups["all"].append("stray")
+    groups["region_virginia"].append("sp-web1")
+    problems = fleet_problems(groups, hostvars)
+    assert "host 'stray' must be in exactly one region_* group, found: none" in problems
+    assert ("host 'sp-web1' must be in exactly one region_* group, found: region_saopaulo, region_virginia"
+            in problems)
+
+
+def test_region_with_load_balancers_needs_app_hosts():
+    groups, hostvars = variant()
+    groups["app"] = ["sp-web1"]
+    assert fleet_problems(groups, hostvars) == [
+        "region 'virginia' has load balancers (va-web1) but no host in group 'app' to send traffic to"
+    ]
+
+
+def test_every_region_needs_monitoring():
+    groups, hostvars = variant()
+    groups["monitoring"] = ["sp-mon1"]
+    assert fleet_problems(groups, hostvars) == [
+        "region 'virginia' has no host in group 'monitoring' (Prometheus runs in every region)"
+    ]
+    assert fleet_problems(groups, hostvars, {"require_monitoring": False}) == []
+
+
+def test_logging_is_required_unless_switched_off():
+    groups, hostvars = variant()
+    groups["logging"] = []
+    assert fleet_problems(groups, hostvars) == [
+        "the fleet has no host in group 'logging' (set fleet_require_logging: false to run without)"
+    ]
+    assert fleet_problems(groups, hostvars, {"require_logging": False}) == []
+
+
+def test_undefined_service_group():
+    groups, hostvars = variant()
+    del groups["redis"]
+    assert fleet_problems(groups, hostvars) == [
+        "the inventory does not define the groups redis (they may be empty)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("roles", "message"),
+    [
+        ({"sp-db1": "primary", "va-db1": "primary"},
+         "PostgreSQL cluster 'main' needs exactly one primary, found: sp-db1, va-db1"),
+        ({"sp-db1": "replica", "va-db1": "replica"},
+         "PostgreSQL cluster 'main' needs exactly one primary, found: none"),
+        ({"sp-db1": "primary", "va-db1": "standby"},
+         "PostgreSQL host 'va-db1' has postgresql_role 'standby', expected primary or replica"),
+    ],
+)
+def test_postgres_primaries(roles, message):
+    groups, hostvars = variant()
+    for host, role in roles.items():
+        hostvars[host]["postgresql_role"] = role
+    assert message in fleet_problems(groups, hostvars)
+
+
+def test_replicas_all_in_the_primary_region_are_refused():
+    groups, hostvars = variant()
+    groups["all"].append("sp-db2")
+    groups["region_saopaulo"].append("sp-db2")
+    groups["postgres"] = ["sp-db1", "sp-db2"]
+    hostvars["sp-db2"] = {"ansible_host": "10.0.1.21", "postgresql_role": "replica"}
+    assert fleet_problems(groups, hostvars) == [
+        "PostgreSQL cluster 'main': every replica (sp-db2) is in the primary's region 'saopaulo'; "
+        "at least one must be in another region"
+    ]
+
+
+def test_clusters_are_checked_separately():
+    groups, hostvars = variant()
+    hostvars["va-db1"].update(postgresql_role="primary", postgresql_cluster="analytics")
+    assert fleet_problems(groups, hostvars) == []
+
+
+def test_duplicate_addresses_name_both_hosts():
+    groups, hostvars = variant()
+    hostvars["va-web1"]["fleet_address"] = "10.0.1.20"
+    assert fleet_problems(groups, hostvars) == ["hosts sp-db1, va-web1 share the address 10.0.1.20"]
+
+
+@pytest.mark.parametrize("inventory", ["lab", "staging", "production"])
+def test_each_inventory_is_a_sound_fleet(inventory):
+    listing = json.loads(subprocess.run(
+        ["ansible-inventory", "-i", str(ROOT / "inventories" / inventory / "hosts.yml"), "--list"],
+        capture_output=True, text=True, check=True,
+    ).stdout)
+    hostvars = listing["_meta"]["hostvars"]
+    nodes = {k: v for k, v in listing.items() if k != "_meta"}
+
+    def members(name):
+        node = nodes.get(name, {})
+        found = set(node.get("hosts", []))
+        for child in node.get("children", []):
+            found |= members(child)
+        return found
+
+    names = set(nodes) | {c for node in nodes.values() for c in node.get("children", [])}
+    groups = {name: sorted(members(name)) for name in names}
+    groups["all"] = sorted(hostvars)
+    options = {"require_logging": hostvars[next(iter(hostvars))].get("fleet_require_logging", True)}
+    assert fleet_problems(groups, hostvars, options) == []
