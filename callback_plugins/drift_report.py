@@ -1,0 +1,224 @@
+"""Turn a `--check --diff` run into a drift report.
+
+Enable it for a run (it only records; it prints nothing):
+
+    ANSIBLE_CALLBACKS_ENABLED=drift_report DRIFT_REPORT_DIR=.cache/drift \\
+        ansible-playbook site.yml --check --diff
+
+It writes, into the report directory:
+  drift-report.json   per host: the tasks that would change, their diffs (secrets masked),
+                      whether each is corrective or intended, failures, unreachable hosts
+  drift-report.txt    the same, for people
+  <host>.prom         Prometheus textfile metrics for the host's node exporter
+
+Corrective or intended: with DRIFT_BASELINE_COMMIT (the commit the fleet was last
+converged from), a change is "intended" when the repository changed since then in the
+task's role (or playbook) or in the inventory, since the change may come from that
+edit; otherwise it is "corrective": the host moved away from what the repository says.
+Without a baseline every change is "unclassified".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from ansible.plugins.callback import CallbackBase
+
+DOCUMENTATION = r"""
+name: drift_report
+type: aggregate
+short_description: Write a drift report (JSON, text, Prometheus textfile) from a check-mode run
+description:
+  - Records every task that reports a change, with its diff, per host; masks secrets.
+requirements:
+  - enable in callbacks_enabled (or ANSIBLE_CALLBACKS_ENABLED)
+options:
+  report_dir:
+    description: Directory the report files are written to.
+    default: .cache/drift
+    env:
+      - name: DRIFT_REPORT_DIR
+    ini:
+      - section: drift_report
+        key: report_dir
+    type: path
+  baseline_commit:
+    description: Commit the fleet was last converged from, to tell intended changes from corrective ones.
+    env:
+      - name: DRIFT_BASELINE_COMMIT
+    ini:
+      - section: drift_report
+        key: baseline_commit
+    type: str
+"""
+
+MASK = "********"
+# A private key block, and `key = value` / `key: value` pairs whose key names a secret.
+PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S)
+# Over-masking (a setting that merely mentions "pass") is the safe side.
+SECRET_PAIR = re.compile(
+    r"(?im)^([+\- ]?\s*[\w.-]*(?:pass|secret|token|api[_-]?key|private[_-]?key|masterauth|credential)"
+    r"[\w.-]*(?:\s*[:=]\s*|\s+))(\S.*)$"
+)
+# user:password@ in URLs (database and Redis URLs).
+URL_CREDENTIALS = re.compile(r"(://[^/\s:@]+:)([^@\s]+)(@)")
+
+
+def mask_secrets(text: str) -> str:
+    """The text with private keys and secret-looking values replaced by a mask."""
+    text = PEM_KEY.sub(f"-----PRIVATE KEY {MASK}-----", text)
+    text = SECRET_PAIR.sub(lambda m: m.group(1) + MASK, text)
+    return URL_CREDENTIALS.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+
+
+def classify(task_path: str, changed_files: set[str] | None, root: str) -> str:
+    """intended / corrective / unclassified, for a task defined at `task_path` (file:line)."""
+    if changed_files is None:
+        return "unclassified"
+    if any(f.startswith("inventories/") for f in changed_files):
+        return "intended"
+    path = os.path.relpath(task_path.rsplit(":", 1)[0], root) if task_path else ""
+    parts = path.split(os.sep)
+    scope = os.sep.join(parts[:2]) + os.sep if len(parts) > 2 and parts[0] == "roles" else path
+    if scope and any(f == scope or f.startswith(scope) for f in changed_files):
+        return "intended"
+    return "corrective"
+
+
+def prometheus_textfile(host: str, entry: dict, now: float) -> str:
+    counts = {"corrective": 0, "intended": 0, "unclassified": 0}
+    for task in entry["changed"]:
+        counts[task["kind"]] += 1
+    ok = 0 if entry["failed"] or entry["unreachable"] else 1
+    lines = [
+        "# HELP fleet_drift_changed_tasks Tasks a check-mode run of the repository would change on this host.",
+        "# TYPE fleet_drift_changed_tasks gauge",
+        *(f'fleet_drift_changed_tasks{{host="{host}",kind="{k}"}} {v}' for k, v in counts.items()),
+        "# HELP fleet_drift_check_success Whether the last drift check ran to the end on this host.",
+        "# TYPE fleet_drift_check_success gauge",
+        f'fleet_drift_check_success{{host="{host}"}} {ok}',
+        "# HELP fleet_drift_last_check_timestamp_seconds When the last drift check ran.",
+        "# TYPE fleet_drift_last_check_timestamp_seconds gauge",
+        f'fleet_drift_last_check_timestamp_seconds{{host="{host}"}} {int(now)}',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_text(report: dict) -> str:
+    out = [f"Drift report {report['generated_at']} (commit {report['commit'] or 'unknown'}, "
+           f"baseline {report['baseline'] or 'none'})", ""]
+    for host, entry in sorted(report["hosts"].items()):
+        state = "unreachable" if entry["unreachable"] else f"{len(entry['changed'])} change(s)"
+        out.append(f"== {host}: {state}")
+        for task in entry["changed"]:
+            out.append(f"  * [{task['kind']}] {task['task']}  ({task['path']})")
+            for line in task["diff"].splitlines():
+                out.append(f"      {line}")
+        for failure in entry["failed"]:
+            out.append(f"  ! failed: {failure['task']}: {failure['msg']}")
+        out.append("")
+    return "\n".join(out)
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "drift_report"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self):
+        super().__init__()
+        self._hosts: dict[str, dict] = {}
+        self._root = os.getcwd()
+
+    def set_options(self, task_keys=None, var_options=None, direct=None):
+        super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
+        self._dir = Path(self.get_option("report_dir"))
+        self._baseline = self.get_option("baseline_commit")
+
+    def _entry(self, host):
+        return self._hosts.setdefault(host, {"changed": [], "failed": [], "unreachable": False})
+
+    def v2_playbook_on_start(self, playbook):
+        self._root = str(Path(playbook._basedir).resolve())
+
+    def _diff_text(self, result) -> str:
+        res = result._result
+        if res.get("censored") or result._task.no_log:
+            return "(diff hidden: the task handles secrets)"
+        diffs = res.get("diff") or []
+        diffs = list(diffs) if isinstance(diffs, list) else [diffs]
+        for item in res.get("results", []):
+            if item.get("changed") and item.get("diff"):
+                diffs.extend(item["diff"] if isinstance(item["diff"], list) else [item["diff"]])
+        if not diffs:
+            return ""
+        return mask_secrets(self._get_diff(diffs))
+
+    def v2_runner_on_ok(self, result):
+        self._entry(result._host.get_name())
+        if not result._result.get("changed"):
+            return
+        task = result._task
+        role = task._role.get_name() if task._role else None
+        self._entry(result._host.get_name())["changed"].append({
+            "task": f"{role} : {task.get_name()}" if role else task.get_name(),
+            "path": task.get_path() or "",
+            "action": task.action,
+            "diff": self._diff_text(result),
+        })
+
+    def v2_runner_on_failed(self, result, ignore_errors=False):
+        if ignore_errors:
+            return
+        msg = "(hidden: the task handles secrets)" if result._task.no_log else str(result._result.get("msg", ""))
+        self._entry(result._host.get_name())["failed"].append(
+            {"task": result._task.get_name(), "msg": mask_secrets(msg)[:500]}
+        )
+
+    def v2_runner_on_unreachable(self, result):
+        self._entry(result._host.get_name())["unreachable"] = True
+
+    def _changed_files(self):
+        if not self._baseline:
+            return None
+        try:
+            out = subprocess.run(
+                ["git", "diff", "--name-only", f"{self._baseline}..HEAD"],
+                cwd=self._root, capture_output=True, text=True, check=True,
+            ).stdout
+        except (OSError, subprocess.CalledProcessError) as exc:
+            self._display.warning(f"drift_report: cannot compare with baseline {self._baseline}: {exc}")
+            return None
+        return set(out.split())
+
+    def _commit(self):
+        try:
+            return subprocess.run(["git", "rev-parse", "HEAD"], cwd=self._root,
+                                  capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+
+    def v2_playbook_on_stats(self, stats):
+        now = time.time()
+        changed_files = self._changed_files()
+        for entry in self._hosts.values():
+            for task in entry["changed"]:
+                task["kind"] = classify(task["path"], changed_files, self._root)
+        report = {
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+            "commit": self._commit(),
+            "baseline": self._baseline or None,
+            "hosts": self._hosts,
+            "drifted_hosts": sorted(h for h, e in self._hosts.items() if e["changed"]),
+        }
+        self._dir.mkdir(parents=True, exist_ok=True)
+        (self._dir / "drift-report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+        (self._dir / "drift-report.txt").write_text(render_text(report))
+        for host, entry in self._hosts.items():
+            (self._dir / f"{host}.prom").write_text(prometheus_textfile(host, entry, now))

@@ -1,0 +1,51 @@
+"""The drift_report callback on a real check-mode run against the control machine."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from tests.helpers.ansible_run import ROOT
+
+HERE = Path(__file__).parent
+SECRET = "Wq3vTn8sLrX2pQ9z"  # a value the test invents; the report must never show it
+
+
+def run(tmp_path, *extra, env=None):
+    cmd = ["ansible-playbook", "-i", str(HERE / "inventory.yml"), str(HERE / "playbooks/drift_target.yml"),
+           "-e", f"drift_dir={tmp_path}", "-e", f"drift_secret={SECRET}", *extra]
+    full_env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
+                "ANSIBLE_CALLBACKS_ENABLED": "drift_report", "DRIFT_REPORT_DIR": str(tmp_path / "report"),
+                **(env or {})}
+    proc = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return json.loads((tmp_path / "report/drift-report.json").read_text()), proc.stdout
+
+
+def test_converged_host_has_no_drift(tmp_path):
+    run(tmp_path)
+    report, _ = run(tmp_path, "--check", "--diff")
+    assert report["drifted_hosts"] == []
+    assert report["hosts"]["control"]["changed"] == []
+    assert 'kind="corrective"} 0' in (tmp_path / "report/control.prom").read_text()
+
+
+def test_edited_files_are_reported_with_masked_diffs(tmp_path):
+    run(tmp_path)
+    (tmp_path / "service.conf").write_text(f"listen = 0.0.0.0\npassword = {SECRET}\n")
+    (tmp_path / "token").write_text("tampered\n")
+    report, stdout = run(tmp_path, "--check", "--diff", env={"DRIFT_BASELINE_COMMIT": "HEAD"})
+    changed = {t["task"]: t for t in report["hosts"]["control"]["changed"]}
+    assert sorted(changed) == ["Manage the service configuration", "Manage the token file"]
+    service = changed["Manage the service configuration"]
+    assert "+listen = 127.0.0.1" in service["diff"]
+    assert "-listen = 0.0.0.0" in service["diff"]
+    assert service["kind"] == "corrective"  # nothing changed in the repository since HEAD
+    assert changed["Manage the token file"]["diff"] == "(diff hidden: the task handles secrets)"
+    files = [(tmp_path / "report" / n).read_text() for n in ("drift-report.json", "drift-report.txt", "control.prom")]
+    assert not [f for f in files if SECRET in f]
+    assert 'fleet_drift_changed_tasks{host="control",kind="corrective"} 2' in files[2]
+    assert "== control: 2 change(s)" in files[1]
+    assert (tmp_path / "banner").read_text() == "managed banner\n"  # check mode changed nothing
+    assert "tampered" in (tmp_path / "token").read_text()
+    del stdout
