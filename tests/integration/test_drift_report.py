@@ -49,3 +49,27 @@ def test_edited_files_are_reported_with_masked_diffs(tmp_path):
     assert (tmp_path / "banner").read_text() == "managed banner\n"  # check mode changed nothing
     assert "tampered" in (tmp_path / "token").read_text()
     del stdout
+
+
+def drift(tmp_path, mode):
+    cmd = [str(ROOT / "scripts/drift"), mode, "-i", str(HERE / "inventory.yml"),
+           "-p", str(HERE / "playbooks/drift_target.yml"),
+           "-e", f"drift_dir={tmp_path}", "-e", f"drift_secret={SECRET}"]
+    env = {**os.environ, "DRIFT_REPORT_DIR": str(tmp_path / "wrapper-report")}
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_detect_exit_status_and_correct_applies_to_drifted_hosts(tmp_path):
+    run(tmp_path)
+    clean = drift(tmp_path, "detect")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    (tmp_path / "banner").write_text("edited by hand\n")
+    found = drift(tmp_path, "detect")
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert "* [unclassified] Manage the banner" in found.stdout
+    fixed = drift(tmp_path, "correct")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "correcting: control" in fixed.stderr
+    assert (tmp_path / "banner").read_text() == "managed banner\n"
+    assert (tmp_path / "wrapper-report/baseline").read_text().strip()
+    assert SECRET not in fixed.stdout + fixed.stderr
