@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,12 @@ RECAP = re.compile(
     r"\s+failed=(?P<failed>\d+)",
     re.MULTILINE,
 )
+
+
+def tool(name: str) -> str:
+    """An Ansible command from the virtualenv running the tests, whatever PATH says."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
 
 
 @dataclass
@@ -39,7 +46,7 @@ def run_playbook(playbook: str | Path, *args: str, env: dict[str, str] | None = 
     """ansible-playbook with the scenario's inventory plus the shared one."""
     inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
     cmd = [
-        "ansible-playbook",
+        tool("ansible-playbook"),
         "--inventory", str(inventory),
         "--inventory", str(ROOT / "molecule/_shared/inventory"),
         str(playbook),

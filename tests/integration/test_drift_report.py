@@ -5,14 +5,14 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.helpers.ansible_run import ROOT
+from tests.helpers.ansible_run import ROOT, tool
 
 HERE = Path(__file__).parent
 SECRET = "Wq3vTn8sLrX2pQ9z"  # a value the test invents; the report must never show it
 
 
 def run(tmp_path, *extra, env=None):
-    cmd = ["ansible-playbook", "-i", str(HERE / "inventory.yml"), str(HERE / "playbooks/drift_target.yml"),
+    cmd = [tool("ansible-playbook"), "-i", str(HERE / "inventory.yml"), str(HERE / "playbooks/drift_target.yml"),
            "-e", f"drift_dir={tmp_path}", "-e", f"drift_secret={SECRET}", *extra]
     full_env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1",
                 "ANSIBLE_CALLBACKS_ENABLED": "drift_report", "DRIFT_REPORT_DIR": str(tmp_path / "report"),

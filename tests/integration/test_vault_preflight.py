@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.ansible_run import ROOT
+from tests.helpers.ansible_run import ROOT, tool
 
 HERE = Path(__file__).parent
 VAULT_DIR = ROOT / ".lab/vault-test"
@@ -29,7 +29,7 @@ def vault_env():
 
 
 def run(env, marker, *extra):
-    cmd = ["ansible-playbook", "-i", str(HERE / "inventory.yml"), str(HERE / "playbooks/read_secrets.yml"),
+    cmd = [tool("ansible-playbook"), "-i", str(HERE / "inventory.yml"), str(HERE / "playbooks/read_secrets.yml"),
            "-e", f"marker={marker}", *extra]
     env = {**env, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)

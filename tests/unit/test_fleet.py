@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from filter_plugins.fleet import fleet_problems
+from tests.helpers.ansible_run import tool
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -130,7 +131,7 @@ def test_duplicate_addresses_name_both_hosts():
 @pytest.mark.parametrize("inventory", ["lab", "staging", "production"])
 def test_each_inventory_is_a_sound_fleet(inventory):
     listing = json.loads(subprocess.run(
-        ["ansible-inventory", "-i", str(ROOT / "inventories" / inventory / "hosts.yml"), "--list"],
+        [tool("ansible-inventory"), "-i", str(ROOT / "inventories" / inventory / "hosts.yml"), "--list"],
         capture_output=True, text=True, check=True,
     ).stdout)
     hostvars = listing["_meta"]["hostvars"]
