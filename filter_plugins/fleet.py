@@ -22,7 +22,7 @@ import ipaddress
 from collections import defaultdict
 
 REGION_PREFIX = "region_"
-SERVICE_GROUPS = ("loadbalancers", "app", "postgres", "redis", "monitoring", "logging")
+SERVICE_GROUPS = ("loadbalancers", "app", "postgres", "redis", "redis_sentinel", "monitoring", "logging")
 DEFAULT_OPTIONS = {"require_logging": True, "require_monitoring": True}
 
 

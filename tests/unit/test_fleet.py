@@ -20,6 +20,7 @@ GROUPS = {
     "app": ["sp-web1", "va-web1"],
     "postgres": ["sp-db1", "va-db1"],
     "redis": ["sp-db1", "va-db1"],
+    "redis_sentinel": [],
     "monitoring": ["sp-mon1", "va-mon1"],
     "logging": ["sp-log1"],
 }

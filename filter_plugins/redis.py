@@ -1,0 +1,230 @@
+"""Redis topology and sizing: who is primary, where Sentinel runs, how much memory each
+instance may use.
+
+Pure functions over `groups`/`hostvars` and the role's `redis_instances`; every error
+names the host, instance or setting at fault. Unit tests: tests/unit/test_redis.py.
+
+Sizing (`redis_maxmemory_mb`): each instance gets either `maxmemory_mb` (explicit) or
+`maxmemory_percent` of the host's memory. An instance may not be given more than the
+host has, and all instances together may not take more than `RESERVE_PERCENT` less than
+the host's memory: a persistent instance forks to write its snapshot and AOF, and the
+fork's copy-on-write pages, the kernel and the other services of the host need the rest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ansible.errors import AnsibleFilterError
+
+REGION_PREFIX = "region_"
+# Share of the host's memory left out of every Redis instance's maxmemory (forks, kernel).
+RESERVE_PERCENT = 10
+
+
+def redis_maxmemory_mb(instances, memtotal_mb, host="this host"):
+    """{instance name: maxmemory in MiB} for the host, or AnsibleFilterError naming why not."""
+    try:
+        memtotal = int(memtotal_mb)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"redis on {host}: host memory '{memtotal_mb}' is not a number of MiB") from exc
+    if memtotal <= 0:
+        raise AnsibleFilterError(f"redis on {host}: host memory is {memtotal} MiB; gather facts first")
+    sizes = {}
+    for inst in instances:
+        name = inst.get("name", "?")
+        explicit = inst.get("maxmemory_mb")
+        if explicit:
+            mb = int(explicit)
+            if mb > memtotal:
+                raise AnsibleFilterError(
+                    f"redis on {host}: instance '{name}' has maxmemory_mb {mb}, larger than the "
+                    f"host's memory ({memtotal} MiB)"
+                )
+        else:
+            percent = int(inst.get("maxmemory_percent", 0))
+            if not 1 <= percent <= 100 - RESERVE_PERCENT:
+                raise AnsibleFilterError(
+                    f"redis on {host}: instance '{name}' has maxmemory_percent {percent}, expected "
+                    f"1 to {100 - RESERVE_PERCENT} (or set maxmemory_mb)"
+                )
+            mb = memtotal * percent // 100
+        sizes[name] = max(mb, 1)
+    budget = memtotal * (100 - RESERVE_PERCENT) // 100
+    total = sum(sizes.values())
+    if total > budget:
+        parts = ", ".join(f"{n} {mb} MiB" for n, mb in sizes.items())
+        raise AnsibleFilterError(
+            f"redis on {host}: the instances' maxmemory adds up to {total} MiB ({parts}), more "
+            f"than {100 - RESERVE_PERCENT}% of the host's {memtotal} MiB"
+        )
+    return sizes
+
+
+def redis_instance_problems(instances, sentinel_port=None):
+    """Messages for instance lists that can't work: names, ports, exporter ports."""
+    problems = []
+    names = [i.get("name") for i in instances]
+    for name, count in Counter(names).items():
+        if count > 1:
+            problems.append(f"instance name '{name}' is used {count} times")
+    used = {}
+    for inst in instances:
+        for field in ("port", "exporter_port"):
+            port = inst.get(field)
+            if port is None:
+                continue
+            owner = f"{inst.get('name')}.{field}"
+            if port in used:
+                problems.append(f"{owner} and {used[port]} both use port {port}")
+            else:
+                used[port] = owner
+    if sentinel_port is not None and sentinel_port in used:
+        problems.append(f"redis_sentinel_port {sentinel_port} is also {used[sentinel_port]}")
+    return problems
+
+
+def _region(host, hostvars):
+    names = hostvars.get(host, {}).get("group_names", [])
+    regions = [g[len(REGION_PREFIX):] for g in names if g.startswith(REGION_PREFIX)]
+    return regions[0] if len(regions) == 1 else None
+
+
+def redis_topology_problems(groups, hostvars):
+    """Messages for a Redis topology that can't replicate or fail over safely.
+
+    Redis hosts (group `redis`) say `redis_role: primary|replica`: exactly one primary;
+    when there are replicas, at least one in another region than the primary. Sentinel
+    runs on every Redis host and on the hosts of `redis_sentinel`; with replicas there must
+    be at least three Sentinels, so that losing any one host leaves a majority to authorise
+    a failover.
+    """
+    problems = []
+    data_hosts = sorted(groups.get("redis", []))
+    if not data_hosts:
+        return problems
+    primaries, replicas = [], []
+    for host in data_hosts:
+        role = hostvars.get(host, {}).get("redis_role")
+        if role == "primary":
+            primaries.append(host)
+        elif role == "replica":
+            replicas.append(host)
+        else:
+            problems.append(f"Redis host '{host}' has redis_role '{role}', expected primary or replica")
+    if len(primaries) != 1:
+        found = ", ".join(primaries) or "none"
+        who = f" for the replicas {', '.join(replicas)}" if replicas and not primaries else ""
+        problems.append(f"Redis needs exactly one host with redis_role primary{who}, found: {found}")
+    elif replicas:
+        home = _region(primaries[0], hostvars)
+        if all(_region(r, hostvars) == home for r in replicas):
+            problems.append(
+                f"Redis: every replica ({', '.join(replicas)}) is in the primary's region '{home}'; "
+                "at least one must be in another region"
+            )
+    sentinels = sorted(set(data_hosts) | set(groups.get("redis_sentinel", [])))
+    if replicas and len(sentinels) < 3:
+        problems.append(
+            f"Redis Sentinel runs on {', '.join(sentinels)} ({len(sentinels)} hosts): failover needs at "
+            "least 3, so that a majority survives the loss of one; add hosts to group 'redis_sentinel'"
+        )
+    return problems
+
+
+def redis_current_masters(answers, instance_names, fallback):
+    """The address each instance's primary has now: what most Sentinels say, else `fallback`.
+
+    `answers`: one {instance name: [ip, port] or None} per Sentinel that answered. A
+    promotion made by Sentinel is kept, never reverted to the inventory's primary.
+    """
+    masters = {}
+    for name in instance_names:
+        votes = Counter(
+            str(a[name][0]) for a in answers if isinstance(a, dict) and a.get(name)
+        )
+        masters[name] = votes.most_common(1)[0][0] if votes else str(fallback)
+    return masters
+
+
+def redis_sentinel_quorum(sentinel_count, configured=0):
+    """The quorum: `configured` when set, else a majority of the Sentinels."""
+    count = int(sentinel_count)
+    quorum = int(configured) or count // 2 + 1
+    if not 1 <= quorum <= count:
+        raise AnsibleFilterError(f"redis_sentinel_quorum {quorum} is outside 1..{count} (the Sentinel count)")
+    return quorum
+
+
+_SENTINEL_SETTINGS = (
+    ("quorum", "quorum"),
+    ("down-after-milliseconds", "down_after_ms"),
+    ("failover-timeout", "failover_timeout_ms"),
+    ("parallel-syncs", "parallel_syncs"),
+)
+
+
+def redis_sentinel_commands(state, instances, want):
+    """SENTINEL commands that bring a running Sentinel to `want`, and why each is needed.
+
+    `state`: SENTINEL MASTERS as JSON (a list of objects). `want`: {prefix, quorum,
+    down_after_ms, failover_timeout_ms, parallel_syncs, masters: {instance: address}}.
+    A primary Sentinel does not monitor yet is added at the address given (the current
+    primary); a monitored one keeps the address Sentinel has (it follows failovers), only
+    its settings are corrected. Primaries under our prefix whose instance is gone are
+    removed. Credentials are not part of the result: the caller appends them to the
+    MONITOR of a new primary (Sentinel never shows them back, so they can't be compared).
+    """
+    prefix = want["prefix"]
+    known = {m.get("name"): m for m in state or []}
+    commands = []
+    wanted_names = set()
+    for inst in instances:
+        name = f"{prefix}-{inst['name']}"
+        wanted_names.add(name)
+        settings = [(key, str(want[field])) for key, field in _SENTINEL_SETTINGS if key != "quorum"]
+        if name not in known:
+            commands.append({
+                "name": name,
+                "new": True,
+                "reason": f"Sentinel does not monitor {name}",
+                "args": ["SENTINEL", "MONITOR", name, str(want["masters"][inst["name"]]), str(inst["port"]),
+                         str(want["quorum"])],
+                "settings": [v for pair in settings for v in pair],
+            })
+            continue
+        current = known[name]
+        wrong = [(key, str(want[field])) for key, field in _SENTINEL_SETTINGS
+                 if str(current.get(key)) != str(want[field])]
+        if wrong:
+            commands.append({
+                "name": name,
+                "new": False,
+                "reason": "; ".join(f"{k} is {current.get(k)}, want {v}" for k, v in wrong),
+                "args": ["SENTINEL", "SET", name] + [v for pair in wrong for v in pair],
+                "settings": [],
+            })
+    for name in sorted(set(known) - wanted_names):
+        if name and name.startswith(prefix + "-"):
+            commands.append({"name": name, "new": False, "reason": f"no instance is named {name} any more",
+                             "args": ["SENTINEL", "REMOVE", name], "settings": []})
+    return commands
+
+
+def redis_quote(value):
+    """`value` as one argument of a line redis-cli reads from its standard input."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "redis_maxmemory_mb": redis_maxmemory_mb,
+            "redis_instance_problems": redis_instance_problems,
+            "redis_topology_problems": redis_topology_problems,
+            "redis_current_masters": redis_current_masters,
+            "redis_sentinel_quorum": redis_sentinel_quorum,
+            "redis_sentinel_commands": redis_sentinel_commands,
+            "redis_quote": redis_quote,
+        }

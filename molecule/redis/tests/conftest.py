@@ -1,0 +1,115 @@
+"""Fixtures for the redis scenario: hosts, their addresses, the seeded credentials, and a
+redis-cli helper that runs on one host against another, over TLS, as a given user."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from dataclasses import dataclass, field
+
+import hvac
+import pytest
+import testinfra
+
+HOSTS = ("redis-sp", "redis-va", "redis-mon")
+DATA_HOSTS = ("redis-sp", "redis-va")
+CA = "/etc/ssl/editaliza/ca.crt"
+PORTS = {"sessions": 6379, "cache": 6380}
+SENTINEL_PORT = 26379
+
+
+def _host(name):
+    # Molecule's containers are named after its platforms; `docker exec` is the fastest way in.
+    return testinfra.get_host(f"docker://{name}")
+
+
+@pytest.fixture(scope="session")
+def hosts():
+    return {name: _host(name) for name in HOSTS}
+
+
+@pytest.fixture(scope="session")
+def addresses(hosts):
+    return {
+        name: h.check_output("ip -4 -o route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'")
+        for name, h in hosts.items()
+    }
+
+
+class Secrets(dict):
+    """The credentials, shown masked wherever pytest prints a test's arguments."""
+
+    def __repr__(self):
+        return f"<{len(self)} Redis credentials, hidden>"
+
+
+@pytest.fixture(scope="session")
+def secrets():
+    # As the playbooks do: VAULT_TOKEN when set, else an AppRole login (hvac would otherwise
+    # fall back to a token file in the home directory).
+    client = hvac.Client(url=os.environ["VAULT_ADDR"])
+    if os.environ.get("VAULT_TOKEN"):
+        client.token = os.environ["VAULT_TOKEN"]
+    else:
+        client.auth.approle.login(role_id=os.environ["VAULT_ROLE_ID"], secret_id=os.environ["VAULT_SECRET_ID"])
+    read = client.secrets.kv.v2.read_secret_version
+    return Secrets({
+        name: read(path=f"editaliza/redis/{path}", mount_point="secret", raise_on_deleted_version=True)["data"]["data"]
+        for name, path in {"admin": "admin", "app": "app", "monitoring": "monitoring", "sentinel": "sentinel",
+                           "replication": "replication", "sentinel_link": "sentinel-link"}.items()
+    })
+
+
+@dataclass
+class Cli:
+    hosts: dict
+    addresses: dict
+    secrets: dict = field(repr=False)
+
+    def run(self, on, target, port, *args, user=None, password=None, tls=True):
+        """redis-cli on host `on` against `target`'s port; the password goes in by stdin."""
+        cmd = ["redis-cli", "-h", self.addresses[target], "-p", str(port), "--no-auth-warning"]
+        if tls:
+            cmd += ["--tls", "--cacert", CA]
+        if user:
+            cmd += ["--user", user]
+        if password is not None:
+            cmd += ["--askpass"]
+        line = shlex.join(cmd + [str(a) for a in args])
+        if password is not None:
+            line = f"printf '%s\\n' {shlex.quote(password)} | {line}"
+        return self.hosts[on].run(line)
+
+    def as_user(self, who, on, target, port, *args):
+        s = self.secrets[who]
+        return self.run(on, target, port, *args, user=s["username"], password=s["password"])
+
+    def admin(self, target, instance, *args, on="redis-mon"):
+        return self.as_user("admin", on, target, PORTS[instance], *args)
+
+    def sentinel(self, on, *args):
+        return self.run(on, on, SENTINEL_PORT, *args, password=self.secrets["sentinel"]["password"])
+
+    def primary_of(self, instance, on="redis-mon"):
+        """The host whose address Sentinel gives for the instance's primary."""
+        out = self.sentinel(on, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", f"editaliza-{instance}").stdout.split()
+        by_address = {a: n for n, a in self.addresses.items()}
+        return by_address[out[0]]
+
+
+@pytest.fixture(scope="session")
+def cli(hosts, addresses, secrets):
+    return Cli(hosts, addresses, secrets)
+
+
+def wait_for(check, timeout, interval=0.5):
+    """Poll `check` until it returns a true value or `timeout` seconds pass; returns
+    (value, seconds waited)."""
+    start = time.monotonic()
+    while True:
+        value = check()
+        waited = time.monotonic() - start
+        if value or waited > timeout:
+            return value, waited
+        time.sleep(interval)

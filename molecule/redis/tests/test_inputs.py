@@ -1,0 +1,59 @@
+"""Bad inputs stop a converge before any host changes, naming what is wrong; a --check
+--diff run on the converged hosts (what drift detection runs) changes nothing and prints
+no secret. Runs once, not per host."""
+
+import json
+
+from tests.helpers.ansible_run import converge_playbook, leaked_secrets, run_playbook
+
+SESSIONS = {"name": "sessions", "port": 6379, "exporter_port": 9121, "maxmemory_percent": 15,
+            "maxmemory_policy": "noeviction", "appendonly": True}
+CACHE = {"name": "cache", "port": 6380, "exporter_port": 9122, "maxmemory_percent": 15,
+         "maxmemory_policy": "allkeys-lru", "appendonly": False}
+
+
+def assert_refused_before_any_change(run, *fragments):
+    assert run.rc != 0, run.output[-2000:]
+    for fragment in fragments:
+        assert fragment in run.output, (fragment, run.output[-3000:])
+    assert run.recap, run.output[-3000:]
+    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
+
+
+def test_cache_and_sessions_on_one_port_are_refused():
+    instances = [SESSIONS, {**CACHE, "port": 6379}]
+    run = run_playbook(converge_playbook(), "-e", json.dumps({"redis_instances": instances}))
+    assert_refused_before_any_change(run, "cache.port and sessions.port both use port 6379")
+
+
+def test_maxmemory_larger_than_the_host_is_refused():
+    instances = [SESSIONS, {**CACHE, "maxmemory_mb": 10_000_000}]
+    run = run_playbook(converge_playbook(), "-e", json.dumps({"redis_instances": instances}))
+    assert_refused_before_any_change(run, "instance 'cache' has maxmemory_mb 10000000, larger than the host's memory")
+
+
+def test_replicas_without_a_primary_are_refused():
+    run = run_playbook(converge_playbook(), "-e", "redis_role=replica")
+    assert_refused_before_any_change(
+        run, "Redis needs exactly one host with redis_role primary for the replicas redis-sp, redis-va, found: none"
+    )
+
+
+def test_missing_vault_path_is_named():
+    paths = {"admin": "editaliza/redis/admin", "app": "editaliza/redis/no-such-app", "replication":
+             "editaliza/redis/replication", "monitoring": "editaliza/redis/monitoring",
+             "sentinel_link": "editaliza/redis/sentinel-link", "sentinel": "editaliza/redis/sentinel"}
+    run = run_playbook(converge_playbook(), "-e", json.dumps({"redis_vault_paths": paths}))
+    assert_refused_before_any_change(run, "editaliza/redis/no-such-app (username, password)")
+
+
+def test_wrong_type_is_refused_by_the_argument_spec():
+    run = run_playbook(converge_playbook(), "-e", '{"redis_sentinel_port": "many"}')
+    assert_refused_before_any_change(run, "redis : Validate the role's variables", "redis_sentinel_port")
+
+
+def test_check_diff_run_on_converged_hosts_changes_nothing_and_prints_no_secret():
+    run = run_playbook(converge_playbook(), "--check", "--diff")
+    assert run.rc == 0, run.output[-3000:]
+    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
+    assert leaked_secrets(run.output) == []

@@ -1,0 +1,92 @@
+"""Replication across regions, Sentinel's view, the exporters and the kernel settings."""
+
+import uuid
+
+import pytest
+from conftest import DATA_HOSTS, PORTS, wait_for
+
+
+def _replica_of(primary):
+    return next(h for h in DATA_HOSTS if h != primary)
+
+
+@pytest.mark.parametrize("instance", PORTS)
+def test_replica_link_is_up(cli, instance):
+    primary = cli.primary_of(instance)
+    replica = _replica_of(primary)
+    info = cli.admin(replica, instance, "INFO", "replication").stdout
+    assert "role:slave" in info, info
+    assert "master_link_status:up" in info, info
+    assert "connected_slaves:1" in cli.admin(primary, instance, "INFO", "replication").stdout
+
+
+@pytest.mark.parametrize("instance", PORTS)
+def test_replica_sees_new_keys_within_seconds(cli, instance):
+    primary = cli.primary_of(instance)
+    replica = _replica_of(primary)
+    key, value = f"t:repl:{instance}", uuid.uuid4().hex
+    assert cli.as_user("app", "redis-mon", primary, PORTS[instance], "SET", key, value).stdout.strip() == "OK"
+    seen, waited = wait_for(
+        lambda: cli.as_user("app", "redis-mon", replica, PORTS[instance], "GET", key).stdout.strip() == value, 5
+    )
+    assert seen, f"{replica} did not see {key} within {waited:.1f} s"
+
+
+def test_replica_refuses_writes(cli):
+    replica = _replica_of(cli.primary_of("sessions"))
+    out = cli.as_user("app", "redis-mon", replica, PORTS["sessions"], "SET", "t:ro", "1")
+    assert "READONLY" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("host", ["redis-sp", "redis-va", "redis-mon"])
+def test_every_sentinel_knows_its_peers_and_has_a_quorum(cli, host):
+    for instance in PORTS:
+        out = cli.sentinel(host, "SENTINEL", "CKQUORUM", f"editaliza-{instance}").stdout
+        assert out.startswith("OK 3 usable Sentinels"), (host, instance, out)
+
+
+def test_sentinels_agree_on_the_primaries(cli):
+    for instance in PORTS:
+        answers = {cli.primary_of(instance, on=h) for h in ("redis-sp", "redis-va", "redis-mon")}
+        assert len(answers) == 1, (instance, answers)
+
+
+@pytest.mark.parametrize(("instance", "port"), [("sessions", 9121), ("cache", 9122)])
+def test_exporter_serves_the_instance_metrics_over_tls(hosts, addresses, instance, port):
+    for host in DATA_HOSTS:
+        url = f"https://{addresses[host]}:{port}/metrics"
+        metrics = hosts["redis-mon"].check_output(f"curl -sf --cacert /etc/ssl/editaliza/ca.crt {url}")
+        assert "redis_up 1" in metrics, (host, instance)
+        assert "redis_memory_max_bytes" in metrics
+        assert "redis_connected_clients" in metrics
+        policy = "noeviction" if instance == "sessions" else "allkeys-lru"
+        assert f'maxmemory_policy="{policy}"' in metrics, (host, instance)
+
+
+@pytest.mark.parametrize("host", DATA_HOSTS)
+def test_kernel_settings_are_written_and_open_files_raised(hosts, host):
+    h = hosts[host]
+    sysctl = h.file("/etc/sysctl.d/60-redis.conf").content_string
+    assert "vm.overcommit_memory = 1" in sysctl
+    assert "net.core.somaxconn = 1024" in sysctl
+    assert h.service("redis-disable-thp.service").is_enabled
+    assert h.check_output("systemctl show -p LimitNOFILE --value redis-server@sessions.service") == "65535"
+    pid = h.check_output("systemctl show -p MainPID --value redis-server@sessions.service")
+    limits = h.check_output(f"cat /proc/{pid}/limits")
+    soft = int(next(line.split()[3] for line in limits.splitlines() if line.startswith("Max open files")))
+    # maxclients 10000 plus Redis's own 32 descriptors must fit.
+    assert soft >= 10032, limits
+    if soft < 65535:
+        print(f"{host}: the container's hard limit caps open files at {soft} (the unit asks 65535)")
+
+
+@pytest.mark.parametrize("host", DATA_HOSTS)
+def test_kernel_settings_are_in_effect(hosts, host):
+    h = hosts[host]
+    virt = h.run("systemd-detect-virt --container").stdout.strip()
+    if virt and virt != "none":
+        pytest.skip(f"{host} is a {virt} container: the kernel is the host's, so vm.overcommit_memory, "
+                    "somaxconn and transparent huge pages are written but not applied, and not tested here")
+    assert h.check_output("cat /proc/sys/vm/overcommit_memory") == "1"
+    assert int(h.check_output("cat /proc/sys/net/core/somaxconn")) >= 1024
+    assert "[never]" in h.check_output("cat /sys/kernel/mm/transparent_hugepage/enabled")
