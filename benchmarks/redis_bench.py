@@ -88,9 +88,9 @@ def app_acl() -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=50000, help="requests per test (default 50000)")
+    parser.add_argument("--requests", type=int, default=150000, help="requests per test (default 150000)")
     parser.add_argument("--clients", type=int, default=20, help="parallel connections (default 20)")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per user (default 3)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per user (default 4)")
     args = parser.parse_args()
 
     address, redis_hosts, client = lab_topology()
