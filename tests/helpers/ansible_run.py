@@ -72,3 +72,12 @@ def seeded_secrets() -> list[str]:
 def leaked_secrets(text: str) -> list[str]:
     """The seeded secret values that appear in `text` (shown shortened)."""
     return [v[:6] + "..." for v in seeded_secrets() if v in text]
+
+
+def assert_refused_before_any_change(run: PlaybookRun, *fragments: str) -> None:
+    """The run failed, its output names every fragment, and no host reports a change."""
+    assert run.rc != 0, run.output[-2000:]
+    for fragment in fragments:
+        assert fragment in run.output, (fragment, run.output[-3000:])
+    assert run.recap, run.output[-3000:]
+    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap

@@ -3,14 +3,14 @@ redis-cli helper that runs on one host against another, over TLS, as a given use
 
 from __future__ import annotations
 
-import os
 import shlex
 import time
 from dataclasses import dataclass, field
 
-import hvac
 import pytest
 import testinfra
+
+from tests.helpers.vault import read_secret
 
 HOSTS = ("redis-sp", "redis-va", "redis-mon")
 DATA_HOSTS = ("redis-sp", "redis-va")
@@ -46,16 +46,8 @@ class Secrets(dict):
 
 @pytest.fixture(scope="session")
 def secrets():
-    # As the playbooks do: VAULT_TOKEN when set, else an AppRole login (hvac would otherwise
-    # fall back to a token file in the home directory).
-    client = hvac.Client(url=os.environ["VAULT_ADDR"])
-    if os.environ.get("VAULT_TOKEN"):
-        client.token = os.environ["VAULT_TOKEN"]
-    else:
-        client.auth.approle.login(role_id=os.environ["VAULT_ROLE_ID"], secret_id=os.environ["VAULT_SECRET_ID"])
-    read = client.secrets.kv.v2.read_secret_version
     return Secrets({
-        name: read(path=f"editaliza/redis/{path}", mount_point="secret", raise_on_deleted_version=True)["data"]["data"]
+        name: read_secret(f"editaliza/redis/{path}")
         for name, path in {"admin": "admin", "app": "app", "monitoring": "monitoring", "sentinel": "sentinel",
                            "replication": "replication", "sentinel_link": "sentinel-link"}.items()
     })

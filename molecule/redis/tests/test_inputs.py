@@ -4,20 +4,17 @@ no secret. Runs once, not per host."""
 
 import json
 
-from tests.helpers.ansible_run import converge_playbook, leaked_secrets, run_playbook
+from tests.helpers.ansible_run import (
+    assert_refused_before_any_change,
+    converge_playbook,
+    leaked_secrets,
+    run_playbook,
+)
 
 SESSIONS = {"name": "sessions", "port": 6379, "exporter_port": 9121, "maxmemory_percent": 15,
             "maxmemory_policy": "noeviction", "appendonly": True}
 CACHE = {"name": "cache", "port": 6380, "exporter_port": 9122, "maxmemory_percent": 15,
          "maxmemory_policy": "allkeys-lru", "appendonly": False}
-
-
-def assert_refused_before_any_change(run, *fragments):
-    assert run.rc != 0, run.output[-2000:]
-    for fragment in fragments:
-        assert fragment in run.output, (fragment, run.output[-3000:])
-    assert run.recap, run.output[-3000:]
-    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
 
 
 def test_cache_and_sessions_on_one_port_are_refused():

@@ -1,0 +1,135 @@
+"""PostgreSQL sizing and topology: memory settings from the host, connection limits
+coordinated with pgbouncer, each replica's primary, and pg_hba rules from the groups.
+
+Pure functions; every error names the host, cluster or setting at fault. Unit tests:
+tests/unit/test_postgresql.py.
+
+Sizing (`postgresql_sizing`), for a host with M MiB of memory and C CPUs, the usual
+starting points for a dedicated database server, with the connection count coming from
+pgbouncer's pools rather than from a guess:
+
+  pool_size             = max(C * 2, 10) server connections per (database, user) pool
+  max_connections       = pool_size * pools + reserve (pgbouncer's reserve pool, the
+                          monitoring and replication connections, superusers' reserve)
+  shared_buffers        = M / 4                 (capped at 16 GiB)
+  effective_cache_size  = M * 3 / 4
+  maintenance_work_mem  = M / 16                (capped at 2 GiB)
+  work_mem              = (M - shared_buffers) / (max_connections * 3), 4..256 MiB
+                          (a query may use several work_mem at once: sorts, hashes)
+  max_worker_processes  = max(C, 8); parallel workers = C, per gather = max(C // 2, 1)
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ansible.errors import AnsibleFilterError
+
+
+def postgresql_sizing(memtotal_mb, vcpus, pools=1, reserved=10, host="this host"):
+    """Memory and connection settings (MiB and counts) for a host."""
+    try:
+        memory = int(memtotal_mb)
+        cpus = max(int(vcpus), 1)
+        pools = int(pools)
+        reserved = int(reserved)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(
+            f"postgresql on {host}: sizing needs numbers (memory {memtotal_mb!r} MiB, "
+            f"cpus {vcpus!r}, pools {pools!r})"
+        ) from exc
+    if memory < 256:
+        raise AnsibleFilterError(f"postgresql on {host}: {memory} MiB of memory is too little (256 at least)")
+    if pools < 1:
+        raise AnsibleFilterError(f"postgresql on {host}: pgbouncer needs at least one pool, got {pools}")
+    pool_size = max(cpus * 2, 10)
+    max_connections = pool_size * pools + reserved
+    shared_buffers = min(memory // 4, 16384)
+    work_mem = (memory - shared_buffers) // (max_connections * 3)
+    return {
+        "pool_size": pool_size,
+        "max_connections": max_connections,
+        "shared_buffers_mb": shared_buffers,
+        "effective_cache_size_mb": memory * 3 // 4,
+        "maintenance_work_mem_mb": min(memory // 16, 2048),
+        "work_mem_mb": min(max(work_mem, 4), 256),
+        "max_worker_processes": max(cpus, 8),
+        "max_parallel_workers": cpus,
+        "max_parallel_workers_per_gather": max(cpus // 2, 1),
+    }
+
+
+def postgresql_clusters(groups, hostvars):
+    """{cluster: {"primary": host, "replicas": [hosts]}} from the `postgres` group.
+
+    Raises on the shapes playbooks/preflight.yml refuses (two primaries, none), so that a
+    role run on its own can't go on with them either.
+    """
+    clusters = defaultdict(lambda: {"primary": [], "replicas": []})
+    for host in sorted(groups.get("postgres", [])):
+        hv = hostvars.get(host, {})
+        role = hv.get("postgresql_role")
+        if role not in ("primary", "replica"):
+            raise AnsibleFilterError(
+                f"PostgreSQL host '{host}' has postgresql_role '{role}', expected primary or replica"
+            )
+        clusters[hv.get("postgresql_cluster", "main")]["primary" if role == "primary" else "replicas"].append(host)
+    result = {}
+    for name, members in sorted(clusters.items()):
+        if len(members["primary"]) != 1:
+            found = ", ".join(members["primary"]) or "none"
+            for_replicas = f" (replicas: {', '.join(members['replicas'])})" if members["replicas"] else ""
+            raise AnsibleFilterError(
+                f"PostgreSQL cluster '{name}' needs exactly one primary, found: {found}{for_replicas}"
+            )
+        result[name] = {"primary": members["primary"][0], "replicas": members["replicas"]}
+    return result
+
+
+def postgresql_slot_name(host):
+    """The physical replication slot of a replica: its inventory name, as PostgreSQL allows."""
+    slot = "".join(c if c.isalnum() else "_" for c in str(host).lower())
+    return slot[:63]
+
+
+def postgresql_hba(host, groups, hostvars, rules, address_of):
+    """pg_hba entries for `host`: one line per (rule, source address).
+
+    `rules`: [{name, type (hostssl), database, user, from_groups, method}], groups must
+    exist; `address_of`: {host: address}. Only hosts of the same cluster are admitted for
+    replication rules (`database: replication`). Returns dicts {type, database, user,
+    address, method, comment}, sorted, without duplicates.
+    """
+    cluster = hostvars.get(host, {}).get("postgresql_cluster", "main")
+    entries = {}
+    for rule in rules:
+        name = rule.get("name", "?")
+        for group in rule.get("from_groups", []):
+            if group not in groups:
+                raise AnsibleFilterError(f"pg_hba rule '{name}': group '{group}' is not in the inventory")
+            for source in groups[group]:
+                if source == host:
+                    continue
+                if rule.get("database") == "replication" and \
+                        hostvars.get(source, {}).get("postgresql_cluster", "main") != cluster:
+                    continue
+                try:
+                    address = address_of[source]
+                except KeyError as exc:
+                    raise AnsibleFilterError(f"pg_hba rule '{name}': no address for host '{source}'") from exc
+                cidr = f"{address}/32" if ":" not in address else f"{address}/128"
+                key = (rule.get("type", "hostssl"), rule["database"], rule["user"], cidr)
+                entries.setdefault(key, {"type": key[0], "database": key[1], "user": key[2], "address": cidr,
+                                         "method": rule.get("method", "scram-sha-256"),
+                                         "comment": f"{name}: {source}"})
+    return [entries[k] for k in sorted(entries)]
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "postgresql_sizing": postgresql_sizing,
+            "postgresql_clusters": postgresql_clusters,
+            "postgresql_slot_name": postgresql_slot_name,
+            "postgresql_hba": postgresql_hba,
+        }

@@ -1,0 +1,42 @@
+"""Bad inputs stop a converge before any host changes, naming what is wrong; a --check
+--diff run on the converged hosts changes nothing and prints no secret."""
+
+import json
+
+from tests.helpers.ansible_run import (
+    assert_refused_before_any_change,
+    converge_playbook,
+    leaked_secrets,
+    run_playbook,
+)
+
+
+def test_two_primaries_are_refused():
+    run = run_playbook(converge_playbook(), "-e", "postgresql_role=primary")
+    assert_refused_before_any_change(run, "PostgreSQL cluster 'main' needs exactly one primary, found: pg-sp, pg-va")
+
+
+def test_replica_without_primary_is_refused():
+    run = run_playbook(converge_playbook(), "-e", "postgresql_role=replica")
+    assert_refused_before_any_change(run, "PostgreSQL cluster 'main' needs exactly one primary, found: none")
+
+
+def test_replica_the_primary_cannot_admit_is_refused():
+    rules = [{"name": "app", "database": "all", "login": "app", "from_groups": ["app"]},
+             {"name": "replication", "database": "replication", "login": "replication", "from_groups": ["app"]}]
+    run = run_playbook(converge_playbook(), "-e", json.dumps({"postgresql_hba_rules": rules}))
+    assert_refused_before_any_change(run, "postgresql on pg-va: the replica is in no group of the replication rules")
+
+
+def test_missing_vault_path_is_named():
+    paths = {"superuser": "editaliza/postgres/superuser", "app": "editaliza/postgres/app",
+             "replication": "editaliza/postgres/no-such-login", "monitoring": "editaliza/postgres/monitoring"}
+    run = run_playbook(converge_playbook(), "-e", json.dumps({"postgresql_vault_paths": paths}))
+    assert_refused_before_any_change(run, "editaliza/postgres/no-such-login")
+
+
+def test_check_diff_run_on_converged_hosts_changes_nothing_and_prints_no_secret():
+    run = run_playbook(converge_playbook(), "--check", "--diff")
+    assert run.rc == 0, run.output[-3000:]
+    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
+    assert leaked_secrets(run.output) == []
