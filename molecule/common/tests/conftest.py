@@ -5,13 +5,11 @@ import os
 import pytest
 import testinfra
 
+from tests.helpers.hosts import host_address
+
 
 def _host(name):
     return testinfra.get_host(f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}")
-
-
-def _address(host):
-    return host.check_output("ip -4 -o route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'")
 
 
 @pytest.fixture(scope="session")
@@ -31,14 +29,14 @@ def app():
 
 @pytest.fixture(scope="session")
 def db_address(db):
-    return _address(db)
+    return host_address(db)
 
 
 @pytest.fixture(scope="session")
 def mon_address(mon):
-    return _address(mon)
+    return host_address(mon)
 
 
 @pytest.fixture(scope="session")
 def app_address(app):
-    return _address(app)
+    return host_address(app)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.ansible_run import ROOT, converge_playbook, run_playbook
+from tests.helpers.hosts import host_address
 
 testinfra_hosts = ["all"]
 DIR = "/etc/ssl/editaliza"
@@ -42,7 +43,7 @@ def test_certificate_verifies_against_the_lab_root_ca(host):
 def test_certificate_names_the_host_and_its_address(host):
     text = cert_text(host)
     assert f"DNS:{host.backend.get_hostname()}" in text
-    assert f"IP Address:{address(host)}" in text
+    assert f"IP Address:{host_address(host)}" in text
     assert "TLS Web Server Authentication" in text
 
 
@@ -62,15 +63,11 @@ def test_host_trust_store_has_the_fleet_root(host):
     assert result.rc == 0, result.stderr
 
 
-def address(host):
-    return host.check_output("ip -4 -o route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'")
-
-
 def test_exporter_serves_the_installed_certificate(host):
     # From the Docker host, verifying the chain the exporter sends against the lab root.
     name = host.backend.get_hostname()
     handshake = subprocess.run(
-        ["openssl", "s_client", "-connect", f"{address(host)}:9100", "-servername", name,
+        ["openssl", "s_client", "-connect", f"{host_address(host)}:9100", "-servername", name,
          "-CAfile", str(LAB_ROOT_CA), "-verify_return_error", "-verify_hostname", name],
         input="", capture_output=True, text=True, timeout=20, check=False,
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 import testinfra
 
+from tests.helpers.hosts import host_address
 from tests.helpers.vault import read_secret
 
 HOSTS = ("redis-sp", "redis-va", "redis-mon")
@@ -31,10 +32,7 @@ def hosts():
 
 @pytest.fixture(scope="session")
 def addresses(hosts):
-    return {
-        name: h.check_output("ip -4 -o route get 1.1.1.1 | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'")
-        for name, h in hosts.items()
-    }
+    return {name: host_address(h) for name, h in hosts.items()}
 
 
 class Secrets(dict):
