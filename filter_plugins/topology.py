@@ -184,6 +184,15 @@ def firewall_admits(allow, port, address, proto="tcp"):
     return False
 
 
+CONTAINER_TYPES = ("docker", "container", "containerd", "lxc", "podman")
+
+
+def in_container(virtualization_role, virtualization_type):
+    """True when the host is a container guest: it shares its host's kernel and clock, so
+    kernel parameters and time discipline are the host's business (ansible_virtualization_*)."""
+    return str(virtualization_role or "") == "guest" and str(virtualization_type or "") in CONTAINER_TYPES
+
+
 def reject_ip_addresses(names):
     """The names in `names` that are not IP addresses (for DNS subject alternative names)."""
     return [n for n in names if not _is_ip(n)]
@@ -198,4 +207,5 @@ class FilterModule:
             "firewall_allow": firewall_allow,
             "firewall_admits": firewall_admits,
             "reject_ip_addresses": reject_ip_addresses,
+            "in_container": in_container,
         }

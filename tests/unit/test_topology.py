@@ -9,6 +9,7 @@ from filter_plugins.topology import (
     fleet_address,
     fleet_addresses,
     host_region,
+    in_container,
 )
 
 HOSTVARS = {
@@ -165,3 +166,12 @@ def test_reject_ip_addresses_keeps_names():
     from filter_plugins.topology import reject_ip_addresses
 
     assert reject_ip_addresses(["db1", "10.0.0.1", "::1", "db1.example"]) == ["db1", "db1.example"]
+
+
+@pytest.mark.parametrize(
+    ("role", "kind", "expected"),
+    [("guest", "docker", True), ("guest", "lxc", True), ("guest", "kvm", False), ("host", "docker", False),
+     ("", "", False), (None, None, False)],
+)
+def test_in_container_only_for_container_guests(role, kind, expected):
+    assert in_container(role, kind) is expected
