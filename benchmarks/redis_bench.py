@@ -26,59 +26,26 @@ import argparse
 import csv
 import io
 import json
-import os
-import platform
 import secrets
-import shlex
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import yaml
+from _lab import ROOT, dexec, lab_inventory, machine, vault_secret, write_results
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks/results/redis.md"
 CA = "/etc/ssl/editaliza/ca.crt"
 TIMEOUT = 180  # seconds, per benchmark process
 LATENCY_WINDOW = 8  # seconds of PING probing, from the start of each benchmark
 
 
-def sh(*args: str, stdin: str | None = None, timeout: int = 60) -> str:
-    proc = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"{shlex.join(args[:4])}...: exit {proc.returncode}: {proc.stderr.strip()[:400]}")
-    return proc.stdout
-
-
-def dexec(host: str, command: str, stdin: str | None = None, timeout: int = 60) -> str:
-    return sh("docker", "exec", "-i", host, "bash", "-c", command, stdin=stdin, timeout=timeout)
-
-
 def lab_topology():
-    hosts = yaml.safe_load((ROOT / "inventories/lab/hosts.yml").read_text())["all"]["children"]
-    address = {}
-    for group in hosts.values():
-        for name, hv in (group.get("hosts") or {}).items():
-            if hv and "ansible_host" in hv:
-                address[name] = hv["ansible_host"]
-    redis = list(hosts["redis"]["hosts"])
-    client = next(iter(hosts["redis_sentinel"]["hosts"]))
+    address, groups = lab_inventory()
+    redis = list(groups["redis"])
+    client = next(iter(groups["redis_sentinel"]))
     return address, redis, client
-
-
-def vault_secret(path: str) -> dict:
-    env = sh(str(ROOT / "scripts/vault"), "env", "lab")
-    values = dict(line.split("=", 1) for line in
-                  (x.removeprefix("export ").strip() for x in env.splitlines()) if "=" in line)
-    values = {k: v.strip("'\"") for k, v in values.items()}
-    import hvac  # from requirements.txt
-
-    client = hvac.Client(url=values["VAULT_ADDR"])
-    client.auth.approle.login(role_id=values["VAULT_ROLE_ID"], secret_id=values["VAULT_SECRET_ID"])
-    return client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret",
-                                                    raise_on_deleted_version=True)["data"]["data"]
 
 
 def app_acl() -> str:
@@ -147,20 +114,12 @@ def main() -> int:
         return statistics.median(float(r[field]) for run in runs if run["user"] == user
                                  for r in run["rows"] if r["test"] == test)
 
-    machine = {
-        "cpus": os.cpu_count(),
-        "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name")), platform.processor()),
-        "memory_gib": round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024, 1),
-        "kernel": platform.release(),
-    }
     lines = [
         "# Redis benchmark (lab)",
         "",
         f"Run {time.strftime('%Y-%m-%d %H:%M:%S %Z')} by `benchmarks/redis_bench.py --requests {args.requests} "
         f"--clients {args.clients} --rounds {args.rounds}`.",
-        f"Machine: {machine['cpus']} CPUs ({machine['cpu']}), {machine['memory_gib']} GiB, kernel "
-        f"{machine['kernel']}; the whole lab (6 containers) shares it, client and server included.",
+        f"Machine: {machine()}; the whole lab (6 containers) shares it, client and server included.",
         f"Target: the cache instance's primary {primary} ({master_ip}:{port}), TLS, from {client} "
         "(same region). redis-benchmark -t set,get, random keys over 100000.",
         "",
@@ -180,10 +139,7 @@ def main() -> int:
     lines += [f"- round {run['round']} {run['user']} (load {run['wall_s']:.1f} s): {run['latency']}" for run in runs]
     lines += ["", "Users: bench-acl has the app user's rules (`" + users["bench-acl"] + "`); bench-all has `+@all`.",
               "Both are created for the run and deleted after it.", ""]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print("\n".join(lines))
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    write_results(RESULTS, lines)
     return 0
 
 

@@ -1,0 +1,68 @@
+"""Helpers the lab benchmarks share: commands in the lab's containers, the lab's topology
+and Vault, and a description of the machine for the results files."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sh(*args: str, stdin: str | None = None, timeout: int = 60) -> str:
+    proc = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"{shlex.join(args[:4])}...: exit {proc.returncode}: {proc.stderr.strip()[:400]}")
+    return proc.stdout
+
+
+def dexec(host: str, command: str, stdin: str | None = None, timeout: int = 60) -> str:
+    """`command` through bash in the lab container `host`; secrets go through stdin only."""
+    return sh("docker", "exec", "-i", host, "bash", "-c", command, stdin=stdin, timeout=timeout)
+
+
+def lab_inventory() -> tuple[dict[str, str], dict[str, dict[str, dict]]]:
+    """({host: address}, {group: {host: hostvars}}) from inventories/lab/hosts.yml."""
+    children = yaml.safe_load((ROOT / "inventories/lab/hosts.yml").read_text())["all"]["children"]
+    address, groups = {}, {}
+    for name, group in children.items():
+        members = group.get("hosts") or {}
+        groups[name] = {h: (hv or {}) for h, hv in members.items()}
+        for host, hv in members.items():
+            if hv and "ansible_host" in hv:
+                address[host] = hv["ansible_host"]
+    return address, groups
+
+
+def vault_secret(path: str) -> dict:
+    """A KV v2 secret from the lab's Vault (AppRole login, as the lab's playbooks do)."""
+    env = sh(str(ROOT / "scripts/vault"), "env", "lab")
+    values = dict(line.split("=", 1) for line in
+                  (x.removeprefix("export ").strip() for x in env.splitlines()) if "=" in line)
+    values = {k: v.strip("'\"") for k, v in values.items()}
+    import hvac  # from requirements.txt
+
+    client = hvac.Client(url=values["VAULT_ADDR"])
+    client.auth.approle.login(role_id=values["VAULT_ROLE_ID"], secret_id=values["VAULT_SECRET_ID"])
+    return client.secrets.kv.v2.read_secret_version(path=path, mount_point="secret",
+                                                    raise_on_deleted_version=True)["data"]["data"]
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory_gib = round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024, 1)
+    return f"{os.cpu_count()} CPUs ({cpu}), {memory_gib} GiB, kernel {platform.release()}"
+
+
+def write_results(path: Path, lines: list[str]) -> None:
+    """The results file (Markdown), also printed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    print("\n".join(lines))
+    print(f"written to {path.relative_to(ROOT)}")
