@@ -22,7 +22,9 @@ import ipaddress
 from collections import defaultdict
 
 REGION_PREFIX = "region_"
-SERVICE_GROUPS = ("loadbalancers", "app", "postgres", "redis", "redis_sentinel", "monitoring", "logging")
+SERVICE_GROUPS = (
+    "loadbalancers", "app", "postgres", "pgbackrest_repo", "redis", "redis_sentinel", "monitoring", "logging",
+)
 DEFAULT_OPTIONS = {"require_logging": True, "require_monitoring": True}
 
 
@@ -82,6 +84,8 @@ def fleet_problems(groups, hostvars, options=None):
     clusters = defaultdict(lambda: {"primary": [], "replica": []})
     for host in sorted(groups.get("postgres", [])):
         hv = hostvars.get(host, {})
+        if hv.get("postgresql_fenced"):  # an old primary after a failover: in no cluster
+            continue
         role = hv.get("postgresql_role")
         if role not in ("primary", "replica"):
             problems.append(f"PostgreSQL host '{host}' has postgresql_role '{role}', expected primary or replica")

@@ -63,11 +63,14 @@ def postgresql_clusters(groups, hostvars):
     """{cluster: {"primary": host, "replicas": [hosts]}} from the `postgres` group.
 
     Raises on the shapes playbooks/preflight.yml refuses (two primaries, none), so that a
-    role run on its own can't go on with them either.
+    role run on its own can't go on with them either. A host with `postgresql_fenced: true`
+    (an old primary after a failover, see playbooks/postgres-failover.yml) is in no cluster.
     """
     clusters = defaultdict(lambda: {"primary": [], "replicas": []})
     for host in sorted(groups.get("postgres", [])):
         hv = hostvars.get(host, {})
+        if hv.get("postgresql_fenced"):
+            continue
         role = hv.get("postgresql_role")
         if role not in ("primary", "replica"):
             raise AnsibleFilterError(

@@ -21,6 +21,7 @@ GROUPS = {
     "postgres": ["sp-db1", "va-db1"],
     "redis": ["sp-db1", "va-db1"],
     "redis_sentinel": [],
+    "pgbackrest_repo": [],
     "monitoring": ["sp-mon1", "va-mon1"],
     "logging": ["sp-log1"],
 }
@@ -120,6 +121,13 @@ def test_replicas_all_in_the_primary_region_are_refused():
 def test_clusters_are_checked_separately():
     groups, hostvars = variant()
     hostvars["va-db1"].update(postgresql_role="primary", postgresql_cluster="analytics")
+    assert fleet_problems(groups, hostvars) == []
+
+
+def test_a_fenced_old_primary_does_not_count_as_a_second_primary():
+    groups, hostvars = variant()
+    hostvars["va-db1"]["postgresql_role"] = "primary"
+    hostvars["sp-db1"]["postgresql_fenced"] = True
     assert fleet_problems(groups, hostvars) == []
 
 

@@ -67,6 +67,12 @@ def test_two_primaries_are_refused():
         postgresql_clusters(GROUPS, hostvars)
 
 
+def test_a_fenced_old_primary_is_in_no_cluster():
+    hostvars = {**HOSTVARS, "sp-db1": {"postgresql_role": "primary", "postgresql_fenced": True},
+                "va-db1": {"postgresql_role": "primary"}}
+    assert postgresql_clusters(GROUPS, hostvars) == {"main": {"primary": "va-db1", "replicas": []}}
+
+
 def test_slot_names_are_valid_identifiers():
     assert postgresql_slot_name("va-db1.example") == "va_db1_example"
 

@@ -35,6 +35,16 @@ def test_missing_vault_path_is_named():
     assert_refused_before_any_change(run, "editaliza/postgres/no-such-login")
 
 
+def test_two_repository_hosts_with_one_number_are_refused():
+    run = run_playbook(converge_playbook(), "-e", "pgbackrest_repo_index=1")
+    assert_refused_before_any_change(run, "pgBackRest repository hosts 'pg-app' and 'pg-other' both hold repo1")
+
+
+def test_missing_cipher_passphrase_is_named():
+    run = run_playbook(converge_playbook(), "-e", "pgbackrest_cipher_vault_path=editaliza/pgbackrest/no-such-cipher")
+    assert_refused_before_any_change(run, "pgbackrest: Vault path 'editaliza/pgbackrest/no-such-cipher'")
+
+
 def test_check_diff_run_on_converged_hosts_changes_nothing_and_prints_no_secret():
     run = run_playbook(converge_playbook(), "--check", "--diff")
     assert run.rc == 0, run.output[-3000:]

@@ -1,0 +1,145 @@
+"""Unit tests for filter_plugins/pgbackrest.py and the role's metrics writer."""
+
+import importlib.machinery
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from filter_plugins.pgbackrest import pgbackrest_repo_problems, pgbackrest_repos, pgbackrest_stanzas
+
+GROUPS = {"postgres": ["sp-db1", "va-db1"], "pgbackrest_repo": ["va-mon1", "sp-mon1"]}
+HOSTVARS = {
+    "sp-db1": {"group_names": ["region_saopaulo", "postgres"], "ansible_host": "10.0.1.20"},
+    "va-db1": {"group_names": ["region_virginia", "postgres"], "ansible_host": "10.0.2.20"},
+    "sp-mon1": {"group_names": ["region_saopaulo", "pgbackrest_repo"], "ansible_host": "10.0.1.30",
+                "pgbackrest_repo_index": 1},
+    "va-mon1": {"group_names": ["region_virginia", "pgbackrest_repo"], "ansible_host": "10.0.2.30",
+                "pgbackrest_repo_index": 2},
+}
+
+
+def _with(host, **changes):
+    hostvars = {h: dict(v) for h, v in HOSTVARS.items()}
+    hostvars[host].update(changes)
+    return hostvars
+
+
+def test_two_regions_two_indexes_is_a_sound_layout():
+    assert pgbackrest_repo_problems(GROUPS, HOSTVARS) == []
+
+
+def test_repositories_sorted_by_index_with_their_addresses():
+    repos = pgbackrest_repos(GROUPS, HOSTVARS, {"sp-mon1": "10.9.9.1"})
+    assert [(r["index"], r["host"], r["address"], r["region"]) for r in repos] == [
+        (1, "sp-mon1", "10.9.9.1", "saopaulo"),
+        (2, "va-mon1", "10.0.2.30", "virginia"),
+    ]
+
+
+def test_all_repositories_in_one_region_is_refused_unless_allowed():
+    hostvars = _with("va-mon1", group_names=["region_saopaulo", "pgbackrest_repo"])
+    problems = pgbackrest_repo_problems(GROUPS, hostvars)
+    assert len(problems) == 1
+    assert "saopaulo" in problems[0]
+    assert "3-2-1" in problems[0]
+    assert pgbackrest_repo_problems(GROUPS, hostvars, require_offsite=False) == []
+
+
+def test_duplicate_index_names_both_hosts():
+    problems = pgbackrest_repo_problems(GROUPS, _with("va-mon1", pgbackrest_repo_index=1))
+    assert any("'sp-mon1' and 'va-mon1' both hold repo1" in p for p in problems)
+
+
+@pytest.mark.parametrize("value", [None, 0, 5, "two", True])
+def test_bad_index_names_the_host_and_the_value(value):
+    problems = pgbackrest_repo_problems(GROUPS, _with("va-mon1", pgbackrest_repo_index=value))
+    assert any("'va-mon1'" in p and f"{value!r}" in p for p in problems)
+    with pytest.raises(AnsibleFilterError, match="va-mon1"):
+        pgbackrest_repos(GROUPS, _with("va-mon1", pgbackrest_repo_index=value))
+
+
+def test_a_repository_on_a_database_host_is_refused():
+    groups = {"postgres": ["sp-db1", "va-db1"], "pgbackrest_repo": ["sp-mon1", "va-db1"]}
+    problems = pgbackrest_repo_problems(groups, _with("va-db1", pgbackrest_repo_index=2))
+    assert problems == [
+        "pgBackRest repository host 'va-db1' is also a PostgreSQL host: a repository must not be lost "
+        "with the database it protects"
+    ]
+
+
+def test_database_hosts_without_a_repository_host_are_refused():
+    problems = pgbackrest_repo_problems({"postgres": ["sp-db1"], "pgbackrest_repo": []}, HOSTVARS)
+    assert len(problems) == 1
+    assert "no host" in problems[0]
+    assert pgbackrest_repo_problems({"postgres": [], "pgbackrest_repo": []}, HOSTVARS) == []
+
+
+def test_hosts_named_by_an_ip_address_are_refused():
+    groups = {"postgres": ["10.0.1.20", "va-db1"], "pgbackrest_repo": ["sp-mon1", "va-mon1"]}
+    problems = pgbackrest_repo_problems(groups, HOSTVARS)
+    assert len(problems) == 1
+    assert "'10.0.1.20': its inventory name is an IP address" in problems[0]
+
+
+def test_stanzas_list_the_primary_first():
+    clusters = {"main": {"primary": "sp-db1", "replicas": ["va-db1"]}, "reports": {"primary": "x1", "replicas": []}}
+    stanzas = pgbackrest_stanzas(clusters, {"sp-db1": "10.0.1.20", "va-db1": "10.0.2.20", "x1": "10.0.3.1"})
+    assert stanzas == {
+        "main": [{"index": 1, "host": "sp-db1", "address": "10.0.1.20"},
+                 {"index": 2, "host": "va-db1", "address": "10.0.2.20"}],
+        "reports": [{"index": 1, "host": "x1", "address": "10.0.3.1"}],
+    }
+    with pytest.raises(AnsibleFilterError, match="'va-db1'"):
+        pgbackrest_stanzas(clusters, {"sp-db1": "10.0.1.20", "x1": "10.0.3.1"})
+
+
+# --- roles/pgbackrest/files/pgbackrest-metrics ---------------------------------------------
+
+def _metrics_module():
+    path = Path(__file__).parents[2] / "roles/pgbackrest/files/pgbackrest-metrics"
+    loader = importlib.machinery.SourceFileLoader("pgbackrest_metrics", str(path))
+    spec = importlib.util.spec_from_loader("pgbackrest_metrics", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+INFO = json.loads("""[{"name": "main", "status": {"code": 0, "message": "ok"},
+  "repo": [{"key": 2, "status": {"code": 0}}],
+  "backup": [
+    {"type": "full", "error": false, "database": {"id": 1, "repo-key": 2}, "timestamp": {"start": 900, "stop": 1000}},
+    {"type": "incr", "error": false, "database": {"id": 1, "repo-key": 2}, "timestamp": {"start": 1900, "stop": 2000}},
+    {"type": "incr", "error": true, "database": {"id": 1, "repo-key": 2}, "timestamp": {"start": 2900, "stop": 3000}}
+  ]}]""")
+
+
+def test_metrics_keep_the_newest_good_backup_of_each_type():
+    text = _metrics_module().render(INFO, now=2600)
+    assert 'pgbackrest_backup_last_good_timestamp_seconds{stanza="main",repo="2",type="full"} 1000' in text
+    assert 'pgbackrest_backup_last_good_timestamp_seconds{stanza="main",repo="2",type="incr"} 2000' in text
+    # The backup flagged with errors (stop 3000) is not a good one.
+    assert 'pgbackrest_backup_last_good_age_seconds{stanza="main",repo="2"} 600' in text
+    assert 'pgbackrest_stanza_status_code{stanza="main"} 0' in text
+    assert "pgbackrest_info_success 1" in text
+
+
+def test_metrics_say_when_info_failed_or_a_stanza_has_no_backup():
+    module = _metrics_module()
+    assert module.render(None, now=1, ok=False).count("\n") == 3
+    assert "pgbackrest_info_success 0" in module.render(None, now=1, ok=False)
+    empty = [{"name": "main", "status": {"code": 2, "message": "no valid backups"}, "repo": [{"key": 1}], "backup": []}]
+    text = module.render(empty, now=1)
+    assert 'pgbackrest_stanza_status_code{stanza="main"} 2' in text
+    assert "last_good" not in text
+
+
+def test_metrics_file_is_replaced_whole(tmp_path):
+    module = _metrics_module()
+    target = tmp_path / "textfile" / "pgbackrest.prom"
+    module.write_atomically(str(target), "a 1\n")
+    module.write_atomically(str(target), "a 2\n")
+    assert target.read_text() == "a 2\n"
+    assert [p.name for p in target.parent.iterdir()] == ["pgbackrest.prom"]
