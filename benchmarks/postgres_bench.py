@@ -8,15 +8,18 @@ benchmarks/results/postgres.md (and stdout).
     .venv/bin/python benchmarks/postgres_bench.py     # [--clients C] [--seconds T] [--rounds R]
 
 What it does, all against the lab's own containers:
-  - the client is the first app host (as the app would be); it gets Debian's
-    postgresql-client-15 (pgbench) if it lacks it;
+  - the client is the first app host (as the app would be); pgbench is unpacked there
+    from Debian's postgresql-15 package (not installed: that would create a cluster) and
+    removed at the end;
   - the app login's password (Vault) goes into a 0600 passfile in the client container
     through stdin, never onto a command line; the file is removed at the end;
   - `pgbench -i` builds its tables (scale --scale) in the app's database through the
     primary, and drops them at the end;
   - each round runs `pgbench -C -c C -j 2 -T T` (TPC-B-like, TLS) once through pgbouncer
     (port 6432) and once directly (5432), in alternating order, each bounded by T and a
-    timeout;
+    timeout. C stays within what the server admits directly: max_connections is sized for
+    pgbouncer's pools (postgresql_sizing), and pgbouncer keeps its server connections
+    open between runs, so the lab's server (25) refuses 16 direct clients;
   - meanwhile, every 0.5 s, pg_stat_replication on the primary: the replica's replay lag
     (seconds) and the WAL it has not replayed yet (bytes).
 """
@@ -34,6 +37,7 @@ from _lab import ROOT, dexec, lab_inventory, machine, vault_secret, write_result
 
 RESULTS = ROOT / "benchmarks/results/postgres.md"
 PASSFILE = "/root/.pgpass-bench"
+BENCH_DIR = "/root/editaliza-pgbench"
 PORTS = {"pgbouncer": 6432, "direct": 5432}
 
 
@@ -84,7 +88,7 @@ class LagSampler(threading.Thread):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=16, help="concurrent pgbench clients (default 16)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent pgbench clients (default 8)")
     parser.add_argument("--seconds", type=int, default=20, help="length of each pgbench run (default 20)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, each mode once per round (default 3)")
     parser.add_argument("--scale", type=int, default=5, help="pgbench scale factor (default 5)")
@@ -100,11 +104,16 @@ def main() -> int:
     app = vault_secret("editaliza/postgres/app")
     user = app["username"]
 
-    pgbench = "/usr/lib/postgresql/15/bin/pgbench"
-    if dexec(client, f"test -x {pgbench} && echo found || true").strip() != "found":
-        print(f"installing postgresql-client-15 on {client}", flush=True)
-        dexec(client, "DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-client-15 >/dev/null",
-              timeout=600)
+    # Debian ships pgbench in the server package, which would create a cluster on the app
+    # host: unpack the binary from the package instead, run it against the client's libpq,
+    # and remove it at the end.
+    pgbench = f"{BENCH_DIR}/usr/lib/postgresql/15/bin/pgbench"
+    print(f"unpacking pgbench on {client}", flush=True)
+    dexec(client, "set -e; DEBIAN_FRONTEND=noninteractive apt-get install -y -q libpq5 >/dev/null; "
+                  f"rm -rf {BENCH_DIR}; mkdir -p {BENCH_DIR}; cd {BENCH_DIR}; "
+                  "apt-get download -q postgresql-15 >/dev/null 2>&1 || "
+                  "{ apt-get update -q >/dev/null; apt-get download -q postgresql-15 >/dev/null; }; "
+                  f"dpkg -x postgresql-15_*.deb {BENCH_DIR}; {pgbench} --version", timeout=600)
 
     lines = [f"{host}:{port}:*:{user}:{app['password']}" for host in (address[primary],) for port in PORTS.values()]
     dexec(client, f"umask 077; cat > {PASSFILE}", stdin="\n".join(lines) + "\n")
@@ -138,7 +147,7 @@ def main() -> int:
                       f" {result['behind_max_b']} B behind ({len(sampler.samples)} samples)", flush=True)
     finally:
         dexec(client, f"timeout 120 {pgbench} -i -I d '{conninfo(address[primary], PORTS['direct'], user)}' "
-                      f">/dev/null 2>&1; rm -f {PASSFILE}", timeout=150)
+                      f">/dev/null 2>&1; rm -rf {PASSFILE} {BENCH_DIR}", timeout=150)
 
     def med(mode, key):
         return statistics.median(r[key] for r in runs if r["mode"] == mode and key in r)
