@@ -38,16 +38,23 @@ def _index(host, hostvars):
     return index if 1 <= index <= MAX_REPOS else None
 
 
-def pgbackrest_repo_problems(groups, hostvars, require_offsite=True):
-    """Messages for a repository layout that can't hold the fleet's backups safely."""
+def pgbackrest_repo_problems(groups, hostvars, require_offsite=True, require_repository=True):
+    """Messages for a repository layout that can't hold the fleet's backups safely.
+
+    PostgreSQL hosts without any repository host are refused unless `require_repository`
+    is false: then the fleet runs without WAL archiving or backups (playbooks/postgresql.yml
+    leaves archive_command empty), a choice the inventory has to state.
+    """
     problems = []
     repo_hosts = sorted(groups.get(REPO_GROUP, []))
     db_hosts = set(groups.get("postgres", []))
     if not db_hosts:
         return problems
     if not repo_hosts:
-        return [f"pgBackRest: the PostgreSQL hosts archive WAL, but group '{REPO_GROUP}' has no host "
-                "to hold a repository"]
+        if not require_repository:
+            return problems
+        return [f"pgBackRest: group '{REPO_GROUP}' has no host to hold the PostgreSQL hosts' backups "
+                "(add one per region, or set pgbackrest_require_repository: false to run without backups)"]
     seen = {}
     for host in repo_hosts:
         index = _index(host, hostvars)

@@ -70,10 +70,12 @@ def test_a_repository_on_a_database_host_is_refused():
     ]
 
 
-def test_database_hosts_without_a_repository_host_are_refused():
-    problems = pgbackrest_repo_problems({"postgres": ["sp-db1"], "pgbackrest_repo": []}, HOSTVARS)
+def test_database_hosts_without_a_repository_host_are_refused_unless_stated():
+    groups = {"postgres": ["sp-db1"], "pgbackrest_repo": []}
+    problems = pgbackrest_repo_problems(groups, HOSTVARS)
     assert len(problems) == 1
-    assert "no host" in problems[0]
+    assert "no host to hold the PostgreSQL hosts' backups" in problems[0]
+    assert pgbackrest_repo_problems(groups, HOSTVARS, require_repository=False) == []
     assert pgbackrest_repo_problems({"postgres": [], "pgbackrest_repo": []}, HOSTVARS) == []
 
 
