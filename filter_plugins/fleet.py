@@ -23,7 +23,8 @@ from collections import defaultdict
 
 REGION_PREFIX = "region_"
 SERVICE_GROUPS = (
-    "loadbalancers", "app", "postgres", "pgbackrest_repo", "redis", "redis_sentinel", "monitoring", "logging",
+    "loadbalancers", "app", "registry", "postgres", "pgbackrest_repo", "redis", "redis_sentinel", "monitoring",
+    "logging",
 )
 DEFAULT_OPTIONS = {"require_logging": True, "require_monitoring": True}
 

@@ -1,6 +1,8 @@
-"""Print the lab's hosts from inventories/lab as lines: name address network subnet.
+"""Print the lab's hosts from inventories/lab as lines: name address network subnet features.
 
 scripts/lab reads these to create one container per host on its region's network.
+features: comma-separated, "-" for none: `docker` (an app host: runs Docker inside),
+`registry` (holds the lab's image registry).
 Usage: python scripts/lab_inventory.py INVENTORY
 """
 
@@ -20,6 +22,7 @@ def main(inventory: str) -> int:
         ).stdout
     )
     hostvars = data["_meta"]["hostvars"]
+    members = {g: set(data.get(g, {}).get("hosts", [])) for g in ("app", "registry")}
     for name in sorted(hostvars):
         hv = hostvars[name]
         missing = [k for k in ("ansible_host", "lab_network", "lab_subnet") if k not in hv]
@@ -32,7 +35,8 @@ def main(inventory: str) -> int:
         if address not in subnet:
             print(f"lab host '{name}': {address} is outside its network {subnet}", file=sys.stderr)
             return 1
-        print(name, address, hv["lab_network"], subnet)
+        features = [f for f, g in (("docker", "app"), ("registry", "registry")) if name in members[g]]
+        print(name, address, hv["lab_network"], subnet, ",".join(features) or "-")
     return 0
 
 

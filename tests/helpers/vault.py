@@ -22,3 +22,14 @@ def read_secret(path: str, mount: str = "secret") -> dict:
     return vault_client().secrets.kv.v2.read_secret_version(
         path=path, mount_point=mount, raise_on_deleted_version=True
     )["data"]["data"]
+
+
+def admin_client() -> hvac.Client:
+    """The test Vault's root token (scripts/vault keeps it in .lab/vault-test/root-token),
+    for tests that must put a bad secret in place; playbooks never get it."""
+    from pathlib import Path
+
+    token_file = Path(__file__).resolve().parents[2] / ".lab/vault-test/root-token"
+    client = hvac.Client(url=os.environ["VAULT_ADDR"])
+    client.token = token_file.read_text().strip()
+    return client

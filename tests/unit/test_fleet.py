@@ -21,6 +21,7 @@ GROUPS = {
     "postgres": ["sp-db1", "va-db1"],
     "redis": ["sp-db1", "va-db1"],
     "redis_sentinel": [],
+    "registry": [],
     "pgbackrest_repo": [],
     "monitoring": ["sp-mon1", "va-mon1"],
     "logging": ["sp-log1"],

@@ -1,0 +1,90 @@
+"""The load balancer as a browser and an API client see it: HTTPS with the lab
+certificate, redirects, modern TLS only, security headers, compression, caching, rate
+limits, and traffic spread over the region's instances."""
+
+import gzip
+import socket
+import ssl
+import uuid
+
+import pytest
+from conftest import LB, SITE
+
+
+def test_https_answers_with_the_app(client):
+    r = client.get("/")
+    assert r.status == 200
+    assert r.json()["version"] == "1.0.0"
+
+
+def test_plain_http_redirects_to_https():
+    with socket.create_connection((LB, 80), timeout=5) as sock:
+        sock.sendall(f"GET /api/plans?x=1 HTTP/1.1\r\nHost: {SITE}\r\nConnection: close\r\n\r\n".encode())
+        head = sock.recv(4096).decode()
+    assert head.startswith("HTTP/1.1 301"), head
+    assert f"Location: https://{SITE}/api/plans?x=1" in head
+
+
+def test_security_headers_and_request_id(client):
+    r = client.get("/", headers={"X-Request-Id": "test-req-42"})
+    assert r.headers["strict-transport-security"].startswith("max-age=63072000")
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "server" not in r.headers or "nginx/" not in r.headers["server"]
+    # The client's request id reaches the app and comes back.
+    assert r.headers["x-request-id"] == "test-req-42"
+
+
+def test_http2_is_offered(ca_file):
+    ctx = ssl.create_default_context(cafile=ca_file)
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection((LB, 443), timeout=5) as sock, ctx.wrap_socket(sock, server_hostname=SITE) as tls:
+        assert tls.selected_alpn_protocol() == "h2"
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+def test_tls_1_0_and_1_1_are_refused_by_the_server(ca_file, version):
+    ctx = ssl.create_default_context(cafile=ca_file)
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+    ctx.minimum_version = version
+    ctx.maximum_version = version
+    with socket.create_connection((LB, 443), timeout=5) as sock, pytest.raises(ssl.SSLError) as err:
+        ctx.wrap_socket(sock, server_hostname=SITE)
+    # The server's alert, not this client declining to offer the version.
+    assert "ALERT_PROTOCOL_VERSION" in str(err.value) or "alert protocol version" in str(err.value), err.value
+
+
+def test_requests_spread_over_every_instance_of_the_region(client):
+    seen = {client.get("/").headers["x-app-instance"] for _ in range(40)}
+    # São Paulo's load balancer: São Paulo's two instances; Virginia's are only backups.
+    assert seen == {"app-sp-blue-0", "app-sp-blue-1"}
+
+
+def test_json_is_gzipped_for_clients_that_accept_it(client):
+    plain = client.get("/api/plans", headers={"Accept-Encoding": "identity"})
+    zipped = client.get("/api/plans", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers.get("content-encoding") == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert gzip.decompress(zipped.body) == plain.body
+    saved = 100 - 100 * len(zipped.body) // len(plain.body)
+    print(f"gzip: {len(plain.body)} -> {len(zipped.body)} bytes ({saved}% smaller)")
+
+
+def test_second_get_of_a_static_asset_is_a_cache_hit(client):
+    path = f"/static/app.css?v={uuid.uuid4().hex}"
+    first, second = client.get(path), client.get(path)
+    assert (first.status, second.status) == (200, 200)
+    assert first.headers["x-cache-status"] == "MISS"
+    assert second.headers["x-cache-status"] == "HIT"
+    assert second.body == first.body
+    # The cached response carries the security headers too.
+    assert second.headers["x-content-type-options"] == "nosniff"
+
+
+def test_bursts_on_the_login_path_get_429(client):
+    statuses = [client.post("/auth/login", body=b'{"user": "burst"}').status for _ in range(40)]
+    assert 200 in statuses
+    assert statuses.count(429) >= 10, statuses
+    # Other paths are not limited.
+    assert all(client.get("/").status == 200 for _ in range(20))
