@@ -88,3 +88,14 @@ def test_bursts_on_the_login_path_get_429(client):
     assert statuses.count(429) >= 10, statuses
     # Other paths are not limited.
     assert all(client.get("/").status == 200 for _ in range(20))
+
+
+def test_the_exporter_reports_nginx_from_the_status_page(hosts, client):
+    client.get("/")
+    lb = hosts["app-lb"]
+    metrics = lb.check_output(f"curl -fsS http://{LB}:9113/metrics")
+    assert "nginx_up 1" in metrics
+    assert "nginx_connections_accepted" in metrics
+    # The status page itself answers on loopback only.
+    assert lb.run(f"curl -fsS -o /dev/null http://{LB}:18080/stub_status").rc != 0
+    assert "Active connections" in lb.check_output("curl -fsS http://127.0.0.1:18080/stub_status")
