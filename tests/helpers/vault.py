@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import hvac
 
@@ -27,8 +28,6 @@ def read_secret(path: str, mount: str = "secret") -> dict:
 def admin_client() -> hvac.Client:
     """The test Vault's root token (scripts/vault keeps it in .lab/vault-test/root-token),
     for tests that must put a bad secret in place; playbooks never get it."""
-    from pathlib import Path
-
     token_file = Path(__file__).resolve().parents[2] / ".lab/vault-test/root-token"
     client = hvac.Client(url=os.environ["VAULT_ADDR"])
     client.token = token_file.read_text().strip()
