@@ -73,6 +73,11 @@ def app_upstream_servers(lb_host, app_hosts, regions, addresses, hostvars, defau
     return servers
 
 
+def app_metrics_port(index, first_port, color):
+    """{port, labels} of instance `index` of a colour whose first port is `first_port`."""
+    return {"port": int(first_port) + int(index), "labels": {"app_instance": f"{color}-{int(index)}"}}
+
+
 def tls_pair_problems(certificate_pem, key_pem, name="certificate"):
     """[] when the PEM key belongs to the first certificate of the PEM chain, else the reasons."""
     if x509 is None:  # pragma: no cover
@@ -93,4 +98,8 @@ def tls_pair_problems(certificate_pem, key_pem, name="certificate"):
 
 class FilterModule:
     def filters(self):
-        return {"app_upstream_servers": app_upstream_servers, "tls_pair_problems": tls_pair_problems}
+        return {
+            "app_metrics_port": app_metrics_port,
+            "app_upstream_servers": app_upstream_servers,
+            "tls_pair_problems": tls_pair_problems,
+        }

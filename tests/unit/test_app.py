@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from filter_plugins.app import app_upstream_servers, tls_pair_problems
+from filter_plugins.app import app_metrics_port, app_upstream_servers, tls_pair_problems
 
 REGIONS = {
     "lb-sp": "saopaulo", "app-sp1": "saopaulo", "app-sp2": "saopaulo", "app-va1": "virginia", "lb-va": "virginia",
@@ -95,3 +95,7 @@ def test_garbage_is_reported_not_raised():
     cert, key = _pair()
     assert "not PEM" in tls_pair_problems("nonsense", key)[0]
     assert "not an unencrypted PEM key" in tls_pair_problems(cert, "nonsense")[0]
+
+
+def test_metrics_port_of_an_instance_names_colour_and_index():
+    assert app_metrics_port(1, 8090, "green") == {"port": 8091, "labels": {"app_instance": "green-1"}}

@@ -97,6 +97,14 @@ def test_nearly_expired_certificate_was_renewed_and_exporter_restarted(host):
     assert started >= marker.mtime.timestamp(), "the exporter restarted after the renewal"
 
 
+def test_expiry_is_published_for_the_node_exporter(host):
+    current = host.file(f"{DIR}/node-exporter.crt").content_string
+    not_after = openssl("x509", "-noout", "-enddate", stdin=current).strip().split("=")[1]
+    expires = int(datetime.strptime(not_after, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC).timestamp())
+    metric = host.file("/var/lib/prometheus/node-exporter/pki-node-exporter.prom").content_string
+    assert f'pki_certificate_expiry_timestamp_seconds{{certificate="node-exporter"}} {expires}\n' in metric
+
+
 @pytest.fixture(scope="module")
 def check_run():
     return run_playbook(converge_playbook(), "--check", "--diff")

@@ -1,0 +1,76 @@
+"""Each region's Prometheus scrapes its own hosts over TLS with region, role and instance
+labels, sees the other region by federation, loads every rule file, and answers only
+the hosts the firewall admits."""
+
+import pytest
+from conftest import MONITORING
+
+# What each region's Prometheus scrapes: (job, instance).
+EXPECTED = {
+    "saopaulo": {("node", "mon-sp"), ("prometheus", "mon-sp"), ("alertmanager", "mon-sp"), ("federate", "mon-va")},
+    "virginia": {("node", "mon-va"), ("node", "tgt-va"), ("prometheus", "mon-va"), ("alertmanager", "mon-va"),
+                 ("federate", "mon-sp")},
+}
+
+
+@pytest.mark.parametrize("region", sorted(MONITORING))
+def test_every_target_of_the_region_is_up(api, region):
+    mon = MONITORING[region]
+
+    def targets():
+        active = api.get(mon, 9090, "/api/v1/targets?state=active")["data"]["activeTargets"]
+        found = {(t["labels"]["job"], t["labels"]["instance"]): t["health"] for t in active}
+        return found if set(found) == EXPECTED[region] and set(found.values()) == {"up"} else None
+
+    found = api.wait(f"every target of {mon} up", targets, timeout=60)
+    print(f"{mon}: {len(found)} targets up: {sorted(found)}")
+
+
+@pytest.mark.parametrize("region", sorted(MONITORING))
+def test_series_carry_region_role_and_instance(api, region):
+    series = api.query(MONITORING[region], f'up{{region="{region}"}}')
+    assert series
+    for s in series:
+        labels = s["metric"]
+        assert labels["region"] == region
+        assert labels["role"] == labels["job"]
+        assert labels["instance"] in {"mon-sp", "mon-va", "tgt-va"}, labels
+
+
+@pytest.mark.parametrize("region", sorted(MONITORING))
+def test_the_global_view_answers_for_both_regions(api, region):
+    # Node exporters: one in São Paulo, two in Virginia, whichever Prometheus is asked.
+    def counts():
+        result = api.query(MONITORING[region], 'count by (region) (node_uname_info{job="node"})')
+        found = {r["metric"]["region"]: int(r["value"][1]) for r in result}
+        return found if found == {"saopaulo": 1, "virginia": 2} else None
+
+    api.wait(f"both regions in {MONITORING[region]}'s view", counts, timeout=90)
+
+
+
+def test_every_rule_group_is_loaded_and_healthy(api):
+    groups = api.get("mon-sp", 9090, "/api/v1/rules")["data"]["groups"]
+    names = {g["name"] for g in groups}
+    assert {"hosts", "postgresql", "redis", "web", "slo-availability", "slo-availability-recording"} <= names
+    broken = [(g["name"], r["name"], r.get("lastError")) for g in groups for r in g["rules"] if r["health"] == "err"]
+    assert broken == []
+
+
+def test_configuration_on_the_host_passes_promtool(hosts):
+    out = hosts["mon-va"].run("promtool check config /etc/prometheus/prometheus.yml")
+    assert out.rc == 0, out.stdout + out.stderr
+
+
+def test_plain_http_is_refused(hosts, addresses):
+    out = hosts["mon-sp"].run(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 http://{addresses['mon-sp']}:9090/-/healthy")
+    assert out.stdout == "400", out.stdout  # Go's answer to HTTP on an HTTPS port
+
+
+def test_prometheus_and_alertmanager_are_closed_to_a_host_outside_monitoring(hosts, addresses):
+    for port in (9090, 9093):
+        url = f"https://{addresses['mon-va']}:{port}/"
+        refused = hosts["tgt-va"].run(f"curl -sk -o /dev/null --max-time 3 {url}")
+        assert refused.rc != 0, f"tgt-va reached {url}"
+        admitted = hosts["mon-sp"].run(f"curl -s -o /dev/null --max-time 3 {url}")
+        assert admitted.rc == 0, f"mon-sp could not reach {url}: {admitted.stderr}"
