@@ -2,8 +2,13 @@
 labels, sees the other region by federation, loads every rule file, and answers only
 the hosts the firewall admits."""
 
+import re
+
 import pytest
+import yaml
 from conftest import MONITORING
+
+from tests.helpers.ansible_run import ROOT
 
 # What each region's Prometheus scrapes: (job, instance).
 EXPECTED = {
@@ -74,3 +79,25 @@ def test_prometheus_and_alertmanager_are_closed_to_a_host_outside_monitoring(hos
         assert refused.rc != 0, f"tgt-va reached {url}"
         admitted = hosts["mon-sp"].run(f"curl -s -o /dev/null --max-time 3 {url}")
         assert admitted.rc == 0, f"mon-sp could not reach {url}: {admitted.stderr}"
+
+
+def test_host_rules_use_metrics_the_exporters_really_expose(api):
+    # The node-level names the rules read (node exporter, and the pki role's textfile
+    # metric): each must have series in this fleet, or the rule could never fire.
+    groups = yaml.safe_load((ROOT / "roles/prometheus/files/rules/hosts.yml").read_text())["groups"]
+    exprs = " ".join(r["expr"] for g in groups for r in g["rules"])
+    names = sorted(set(re.findall(r"\b((?:node|pki)_[a-zA-Z_]+)\b", exprs)))
+    assert "node_filesystem_avail_bytes" in names
+    assert "pki_certificate_expiry_timestamp_seconds" in names
+    missing = [n for n in names if not api.query("mon-va", f'count({{__name__="{n}", instance="tgt-va"}})')]
+    assert missing == [], f"rules read metrics tgt-va's exporter does not expose: {missing}"
+
+
+@pytest.mark.parametrize("region", sorted(MONITORING))
+def test_no_alert_since_install_names_a_host_outside_the_inventory(api, region):
+    # Debian's package first runs Prometheus with its example configuration (localhost
+    # targets); the role keeps it from starting so, or a false HostDown follows.
+    seen = api.query(MONITORING[region], "max_over_time(ALERTS[1h])")
+    strangers = sorted({(a["metric"]["alertname"], a["metric"].get("instance", "")) for a in seen
+                        if "instance" in a["metric"] and a["metric"]["instance"] not in {"mon-sp", "mon-va", "tgt-va"}})
+    assert strangers == []
