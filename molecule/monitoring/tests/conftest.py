@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shlex
 import time
+from urllib.parse import quote
 
 import pytest
 import testinfra
@@ -33,20 +34,19 @@ class Api:
         self.hosts = hosts
         self.addresses = addresses
 
-    def get(self, target, port, path, on=None):
+    def _curl(self, target, port, path, on, *options):
         url = f"https://{self.addresses[target]}:{port}{path}"
-        out = self.hosts[on or target].check_output(f"curl -sS --fail --max-time 10 {shlex.quote(url)}")
-        return json.loads(out)
+        return self.hosts[on or target].check_output(
+            " ".join(["curl -sS --fail --max-time 10", *options, shlex.quote(url)]))
+
+    def get(self, target, port, path, on=None):
+        return json.loads(self._curl(target, port, path, on))
 
     def post(self, target, port, path, body, on=None):
-        url = f"https://{self.addresses[target]}:{port}{path}"
-        cmd = (f"curl -sS --fail --max-time 10 -H 'Content-Type: application/json' "
-               f"--data {shlex.quote(json.dumps(body))} {shlex.quote(url)}")
-        return self.hosts[on or target].check_output(cmd)
+        return self._curl(target, port, path, on, "-H 'Content-Type: application/json'",
+                          "--data", shlex.quote(json.dumps(body)))
 
     def query(self, target, promql):
-        from urllib.parse import quote
-
         return self.get(target, 9090, f"/api/v1/query?query={quote(promql)}")["data"]["result"]
 
     def wait(self, what, fn, timeout, interval=3):
