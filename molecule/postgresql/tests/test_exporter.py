@@ -1,0 +1,82 @@
+"""The postgres exporter on each server: HTTPS only, logged in (pg_up 1) with the
+monitoring login whose password is in no environment, and exposing every pg_* metric
+the PostgreSQL alert rules read."""
+
+import re
+
+import pytest
+import yaml
+
+from tests.helpers.ansible_run import ROOT
+
+CA = "/etc/ssl/editaliza/ca.crt"
+PORT = 9187
+
+
+def scrape(host, address):
+    out = host.run(f"curl -sS --fail --max-time 10 --cacert {CA} https://{address}:{PORT}/metrics")
+    assert out.rc == 0, out.stderr
+    return out.stdout
+
+
+def sample(metrics, name, **labels):
+    """The value of the one sample of `name` whose labels include `labels`."""
+    values = []
+    for line in metrics.splitlines():
+        m = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
+        if not m:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            values.append(float(m.group(2)))
+    assert len(values) == 1, f"{name}{labels}: {values}"
+    return values[0]
+
+
+@pytest.fixture(scope="module")
+def metrics(hosts, addresses):
+    return {name: scrape(hosts[name], addresses[name]) for name in ("pg-sp", "pg-va")}
+
+
+def test_each_exporter_is_logged_in(metrics):
+    assert sample(metrics["pg-sp"], "pg_up") == 1
+    assert sample(metrics["pg-va"], "pg_up") == 1
+
+
+def test_primary_and_replica_are_told_apart(metrics):
+    assert sample(metrics["pg-sp"], "pg_replication_is_replica") == 0
+    assert sample(metrics["pg-va"], "pg_replication_is_replica") == 1
+    assert sample(metrics["pg-va"], "pg_replication_lag") >= 0
+
+
+def test_the_replicas_slot_is_active_on_the_primary(metrics):
+    assert sample(metrics["pg-sp"], "pg_replication_slots_active", slot_name="pg_va", slot_type="physical") == 1
+    assert sample(metrics["pg-sp"], "pg_replication_slots_retained_wal_bytes", slot_name="pg_va") >= 0
+
+
+def test_postgres_rules_read_metrics_the_exporter_exposes(metrics):
+    groups = yaml.safe_load((ROOT / "roles/prometheus/files/rules/data.yml").read_text())["groups"]
+    exprs = " ".join(r["expr"] for g in groups for r in g["rules"])
+    names = sorted(set(re.findall(r"\b(pg_[a-z_]+)\b", exprs)))
+    assert {"pg_up", "pg_replication_slots_active", "pg_replication_lag"} <= set(names), names
+    exposed = {line.split("{")[0].split(" ")[0] for m in metrics.values() for line in m.splitlines()
+               if not line.startswith("#")}
+    missing = [n for n in names if n not in exposed]
+    assert missing == [], f"rules read metrics the exporters do not expose: {missing}"
+
+
+def test_plain_http_is_refused(hosts, addresses):
+    out = hosts["pg-sp"].run(f"curl -sS --max-time 5 http://{addresses['pg-sp']}:{PORT}/metrics")
+    assert "pg_up" not in out.stdout
+    assert "Client sent an HTTP request to an HTTPS server" in out.stdout or out.rc != 0, out.stdout
+
+
+def test_the_monitoring_password_is_in_a_group_readable_file_only(hosts, logins):
+    host = hosts["pg-sp"]
+    f = host.file("/etc/prometheus/postgres-exporter.password")
+    assert (f.user, f.group, f.mode) == ("root", "prometheus", 0o640)
+    pid = host.check_output("systemctl show -p MainPID --value prometheus-postgres-exporter")
+    environ = host.run(f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout
+    assert "DATA_SOURCE_PASS_FILE=" in environ
+    assert logins["monitoring"]["password"] not in environ
+    assert logins["monitoring"]["password"] not in host.file("/etc/default/prometheus-postgres-exporter").content_string
