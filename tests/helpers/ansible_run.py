@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -27,6 +28,13 @@ def tool(name: str) -> str:
     """An Ansible command from the virtualenv running the tests, whatever PATH says."""
     beside = Path(sys.executable).parent / name
     return str(beside) if beside.exists() else name
+
+
+def cached_tool(name: str) -> str | None:
+    """A tool scripts/setup unpacked into .cache/tools/bin (promtool, amtool), else PATH's,
+    else None."""
+    local = ROOT / ".cache/tools/bin" / name
+    return str(local) if local.exists() else shutil.which(name)
 
 
 @dataclass

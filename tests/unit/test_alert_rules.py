@@ -5,12 +5,13 @@ promtool comes from Debian's prometheus package, unpacked by scripts/setup into
 .cache/tools/bin (or from PATH). Where neither has it the tests say so and skip.
 """
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.helpers.ansible_run import cached_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = sorted((ROOT / "roles/prometheus/files/rules").glob("*.yml"))
@@ -18,8 +19,7 @@ TESTS = sorted((ROOT / "tests/alert_rules").glob("*.test.yml"))
 
 
 def _promtool():
-    local = ROOT / ".cache/tools/bin/promtool"
-    return str(local) if local.exists() else shutil.which("promtool")
+    return cached_tool("promtool")
 
 
 def _alerts(path):

@@ -1,6 +1,11 @@
 """pgbouncer: the app login through the pooler, over TLS, and pooling that shows."""
 
+import re
+import time
+
 from conftest import local_sql, remote_sql
+
+METRICS = "/var/lib/prometheus/node-exporter/pgbouncer.prom"
 
 
 def _via_pgbouncer(hosts, addresses, login, sql, db="editaliza", sslmode="require"):
@@ -43,3 +48,36 @@ def test_many_client_connections_share_few_server_connections(hosts, addresses, 
     servers = local_sql(hosts["pg-sp"], "SELECT count(*) FROM pg_stat_activity "
                         "WHERE datname = 'editaliza' AND usename <> 'postgres'", db="postgres").stdout.strip()
     assert int(servers) <= 10, f"{servers} server connections for 40 clients"
+
+
+def _metric(text, name, **labels):
+    for line in text.splitlines():
+        m = re.match(rf"^{name}(?:{{(.*)}})? (\S+)$", line)
+        if m and all(f'{k}="{v}"' in (m.group(1) or "") for k, v in labels.items()):
+            return float(m.group(2))
+    return None
+
+
+def test_metrics_count_the_pooled_transactions(hosts, logins):
+    # Runs after the 40 transactions above; the timer refreshes the file every 15 s.
+    host = hosts["pg-sp"]
+    user = logins["app"]["username"]
+    deadline = time.monotonic() + 40
+    while True:
+        text = host.file(METRICS).content_string if host.file(METRICS).exists else ""
+        xacts = _metric(text, "pgbouncer_transactions_total", database="editaliza")
+        if (xacts or 0) >= 40 or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert _metric(text, "pgbouncer_up") == 1, text
+    assert xacts is not None, text
+    assert xacts >= 40, text
+    assert _metric(text, "pgbouncer_pool_client_connections", database="editaliza", user=user,
+                   state="waiting") == 0, text
+    assert _metric(text, "pgbouncer_pool_server_connections", database="editaliza", user=user,
+                   state="idle") is not None, text
+    assert 'database="pgbouncer"' not in text
+    secret = host.file("/etc/pgbouncer/metrics.password")
+    assert (secret.user, secret.mode) == ("root", 0o600)
+    unit = host.file("/etc/systemd/system/pgbouncer-metrics.service").content_string
+    assert logins["monitoring"]["password"] not in unit
