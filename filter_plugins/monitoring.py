@@ -53,7 +53,8 @@ def _host_and_port(address, port):
 def prometheus_targets(region, jobs, groups, regions, addresses, hostvars, strict=True):
     """file_sd entries per job name for the Prometheus of `region`.
 
-    `jobs`: [{name, group, port | endpoints: [{port, labels}] | ports_var, required}].
+    `jobs`: [{name, group, port | endpoints: [{port, labels}] | ports_var, required}];
+    `group` is a group name or a list of them (their union).
     A job whose group has no host in the region fails when `required` (the default) is
     true, and is an empty list otherwise. With `strict` false (the preflight of a fleet
     whose app hosts have not run yet), a host without its `ports_var` has no target.
@@ -66,7 +67,8 @@ def prometheus_targets(region, jobs, groups, regions, addresses, hostvars, stric
             raise AnsibleFilterError(f"prometheus: every scrape job needs a name and a group, got {job!r}")
         if name in out:
             raise AnsibleFilterError(f"prometheus: scrape job '{name}' is defined twice")
-        hosts = sorted(h for h in groups.get(group, []) if _lookup(regions, h, "region", name) == region)
+        members = {h for g in ([group] if isinstance(group, str) else group) for h in groups.get(g, [])}
+        hosts = sorted(h for h in members if _lookup(regions, h, "region", name) == region)
         if not hosts and job.get("required", True):
             raise AnsibleFilterError(
                 f"prometheus: scrape job '{name}' has no target in region '{region}': group '{group}' "

@@ -61,13 +61,18 @@ def redis_maxmemory_mb(instances, memtotal_mb, host="this host"):
     return sizes
 
 
-def redis_instance_problems(instances, sentinel_port=None):
-    """Messages for instance lists that can't work: names, ports, exporter ports."""
+def redis_instance_problems(instances, sentinel_port=None, sentinel_exporter_port=None):
+    """Messages for instance lists that can't work: names, ports, exporter ports.
+
+    `sentinel` is not an instance name: Sentinel's exporter unit has it.
+    """
     problems = []
     names = [i.get("name") for i in instances]
     for name, count in Counter(names).items():
         if count > 1:
             problems.append(f"instance name '{name}' is used {count} times")
+    if "sentinel" in names:
+        problems.append("instance name 'sentinel' is reserved (the Sentinel exporter's)")
     used = {}
     for inst in instances:
         for field in ("port", "exporter_port"):
@@ -81,6 +86,8 @@ def redis_instance_problems(instances, sentinel_port=None):
                 used[port] = owner
     if sentinel_port is not None and sentinel_port in used:
         problems.append(f"redis_sentinel_port {sentinel_port} is also {used[sentinel_port]}")
+    if sentinel_exporter_port is not None and sentinel_exporter_port in used:
+        problems.append(f"redis_sentinel_exporter_port {sentinel_exporter_port} is also {used[sentinel_exporter_port]}")
     return problems
 
 

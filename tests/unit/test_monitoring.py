@@ -42,6 +42,14 @@ def test_several_endpoints_per_host_are_told_apart_by_their_labels():
     ]
 
 
+def test_a_job_over_several_groups_scrapes_each_host_once():
+    jobs = [{"name": "sentinel", "group": ["postgres", "monitoring", "all"], "port": 9123}]
+    entries = prometheus_targets("sp", jobs, GROUPS, REGIONS, ADDRESSES, {})["sentinel"]
+    assert [e["labels"]["instance"] for e in entries] == ["db-sp", "mon-sp", "web-sp"]
+    with pytest.raises(AnsibleFilterError, match=r"group '\['registry'\]' has no host in region_sp"):
+        prometheus_targets("sp", [{"name": "x", "group": ["registry"], "port": 1}], GROUPS, REGIONS, ADDRESSES, {})
+
+
 def test_ports_from_a_host_variable_follow_each_host():
     jobs = [{"name": "app", "group": "app", "ports_var": "app_metrics_ports"}]
     hostvars = {"web-sp": {"app_metrics_ports": [{"port": 8090, "labels": {"app_instance": "green-0"}}]}}

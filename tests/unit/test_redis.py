@@ -72,6 +72,13 @@ def test_exporter_and_sentinel_ports_count_too():
     assert "redis_sentinel_port 6380 is also cache.port" in problems
 
 
+def test_sentinel_exporter_port_and_name_are_reserved():
+    assert redis_instance_problems([SESSIONS, CACHE], 26379, 9123) == []
+    problems = redis_instance_problems([SESSIONS, {**CACHE, "name": "sentinel", "exporter_port": 9123}], 26379, 9123)
+    assert "instance name 'sentinel' is reserved (the Sentinel exporter's)" in problems
+    assert "redis_sentinel_exporter_port 9123 is also sentinel.exporter_port" in problems
+
+
 def test_duplicate_instance_names():
     assert "instance name 'sessions' is used 2 times" in redis_instance_problems([SESSIONS, SESSIONS])
 

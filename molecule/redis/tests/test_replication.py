@@ -1,9 +1,14 @@
-"""Replication across regions, Sentinel's view, the exporters and the kernel settings."""
+"""Replication across regions, Sentinel's view, the exporters (instances' and Sentinel's) and
+the kernel settings."""
 
+import re
 import uuid
 
 import pytest
+import yaml
 from conftest import DATA_HOSTS, PORTS, wait_for
+
+from tests.helpers.ansible_run import ROOT
 
 
 def _replica_of(primary):
@@ -61,6 +66,30 @@ def test_exporter_serves_the_instance_metrics_over_tls(hosts, addresses, instanc
         assert "redis_connected_clients" in metrics
         policy = "noeviction" if instance == "sessions" else "allkeys-lru"
         assert f'maxmemory_policy="{policy}"' in metrics, (host, instance)
+
+
+@pytest.mark.parametrize("host", ["redis-sp", "redis-va", "redis-mon"])
+def test_sentinel_exporter_gives_each_sentinels_view_of_the_primaries(hosts, addresses, host):
+    url = f"https://{addresses[host]}:9123/metrics"
+    metrics = hosts["redis-mon"].check_output(f"curl -sf --cacert /etc/ssl/editaliza/ca.crt {url}")
+    for instance in PORTS:
+        assert re.search(rf'^redis_sentinel_master_ok_sentinels{{[^}}]*master="editaliza-{instance}"[^}}]*}} 3$',
+                         metrics, re.MULTILINE), (host, instance)
+        assert re.search(rf'^redis_sentinel_master_status{{[^}}]*master="editaliza-{instance}"[^}}]*}} 1$',
+                         metrics, re.MULTILINE), (host, instance)
+
+
+def test_redis_rules_read_metrics_the_exporters_expose(hosts, addresses):
+    exposed = set()
+    for host, port in (("redis-sp", 9121), ("redis-sp", 9122), ("redis-mon", 9123)):
+        url = f"https://{addresses[host]}:{port}/metrics"
+        text = hosts["redis-mon"].check_output(f"curl -sf --cacert /etc/ssl/editaliza/ca.crt {url}")
+        exposed |= {line.split("{")[0].split(" ")[0] for line in text.splitlines() if not line.startswith("#")}
+    groups = yaml.safe_load((ROOT / "roles/prometheus/files/rules/data.yml").read_text())["groups"]
+    names = sorted(set(re.findall(r"\b(redis_[a-z_]+)\b", " ".join(r["expr"] for g in groups for r in g["rules"]))))
+    assert "redis_sentinel_master_ok_sentinels" in names
+    missing = [n for n in names if n not in exposed]
+    assert missing == [], f"rules read metrics the exporters do not expose: {missing}"
 
 
 @pytest.mark.parametrize("host", DATA_HOSTS)
