@@ -29,3 +29,16 @@ as_root() {
 sha256_of() {  # sha256 over the contents of the given files, in order
   cat "$@" | sha256sum | cut -d' ' -f1
 }
+
+# Grafana's APT repository does not answer from every machine (not from the build
+# machines). The lab inventory reads EDZ_LAB_GRAFANA (inventories/lab/group_vars/
+# monitoring.yml): where the repository is silent the lab runs without Grafana, and says so.
+grafana_probe() {
+  [ -n "${EDZ_LAB_GRAFANA:-}" ] && return 0
+  if curl -sfI --max-time 10 "${EDZ_GRAFANA_APT_URL:-https://apt.grafana.com}/dists/stable/Release" >/dev/null 2>&1; then
+    export EDZ_LAB_GRAFANA=true
+  else
+    export EDZ_LAB_GRAFANA=false
+    log "Grafana's APT repository does not answer from here: the lab runs without Grafana (grafana_enabled: false)"
+  fi
+}
