@@ -1,14 +1,12 @@
 """Unit tests for filter_plugins/pgbackrest.py and the role's metrics writer."""
 
-import importlib.machinery
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
 from filter_plugins.pgbackrest import pgbackrest_repo_problems, pgbackrest_repos, pgbackrest_stanzas
+from tests.helpers.scripts import load_script
 
 GROUPS = {"postgres": ["sp-db1", "va-db1"], "pgbackrest_repo": ["va-mon1", "sp-mon1"]}
 HOSTVARS = {
@@ -101,12 +99,7 @@ def test_stanzas_list_the_primary_first():
 # --- roles/pgbackrest/files/pgbackrest-metrics ---------------------------------------------
 
 def _metrics_module():
-    path = Path(__file__).parents[2] / "roles/pgbackrest/files/pgbackrest-metrics"
-    loader = importlib.machinery.SourceFileLoader("pgbackrest_metrics", str(path))
-    spec = importlib.util.spec_from_loader("pgbackrest_metrics", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return load_script("roles/pgbackrest/files/pgbackrest-metrics")
 
 
 INFO = json.loads("""[{"name": "main", "status": {"code": 0, "message": "ok"},

@@ -1,22 +1,15 @@
 """roles/pgbouncer/files/pgbouncer-metrics: SHOW POOLS / SHOW STATS rows to Prometheus text."""
 
-import importlib.machinery
-import importlib.util
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from tests.helpers.ansible_run import cached_tool
+from tests.helpers.scripts import load_script
 
 
 def _module():
-    path = Path(__file__).parents[2] / "roles/pgbouncer/files/pgbouncer-metrics"
-    loader = importlib.machinery.SourceFileLoader("pgbouncer_metrics", str(path))
-    spec = importlib.util.spec_from_loader("pgbouncer_metrics", loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
+    return load_script("roles/pgbouncer/files/pgbouncer-metrics")
 
 
 # Rows as pgbouncer 1.18 (Debian 12) returns them, the admin console's own included.
