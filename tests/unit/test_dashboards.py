@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from tests.helpers.ansible_run import ROOT, cached_tool
+from tests.helpers.promql import metric_names
 
 DASHBOARDS = sorted((ROOT / "roles/grafana/files/dashboards").glob("*.json"))
 RULES = sorted((ROOT / "roles/prometheus/files/rules").glob("*.yml"))
@@ -35,24 +36,6 @@ LIVE_CHECKED = {
     "nginx_connections_accepted": "molecule/app/tests/test_loadbalancer.py",
 }
 BUILTIN = {"up", "ALERTS"}
-KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool",
-            "offset", "inf", "nan"}
-
-
-def metric_names(expr):
-    """The metric names a PromQL expression reads (not functions, labels or keywords)."""
-    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
-    text = re.sub(r"\{[^}]*\}", " ", text)
-    text = re.sub(r"\[[^\]]*\]", " ", text)
-    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
-    names = set()
-    for m in re.finditer(r"(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)\b(\s*\()?", text):
-        if m.group(2) or m.group(1) in KEYWORDS:
-            continue
-        names.add(m.group(1))
-    return names
-
-
 def _writer_names(path):
     text = (ROOT / path).read_text()
     return set(re.findall(r"\b((?:pgbouncer|pgbackrest)_[a-z_]+)\b", text))

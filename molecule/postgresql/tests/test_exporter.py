@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from tests.helpers.ansible_run import ROOT
+from tests.helpers.promql import exposed_names, metric_names
 
 CA = "/etc/ssl/editaliza/ca.crt"
 PORT = 9187
@@ -56,11 +57,9 @@ def test_the_replicas_slot_is_active_on_the_primary(metrics):
 
 def test_postgres_rules_read_metrics_the_exporter_exposes(metrics):
     groups = yaml.safe_load((ROOT / "roles/prometheus/files/rules/data.yml").read_text())["groups"]
-    exprs = " ".join(r["expr"] for g in groups for r in g["rules"])
-    names = sorted(set(re.findall(r"\b(pg_[a-z_]+)\b", exprs)))
+    names = sorted({n for g in groups for r in g["rules"] for n in metric_names(r["expr"]) if n.startswith("pg_")})
     assert {"pg_up", "pg_replication_slots_active", "pg_replication_lag"} <= set(names), names
-    exposed = {line.split("{")[0].split(" ")[0] for m in metrics.values() for line in m.splitlines()
-               if not line.startswith("#")}
+    exposed = set().union(*(exposed_names(m) for m in metrics.values()))
     missing = [n for n in names if n not in exposed]
     assert missing == [], f"rules read metrics the exporters do not expose: {missing}"
 

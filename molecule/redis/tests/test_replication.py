@@ -9,6 +9,7 @@ import yaml
 from conftest import DATA_HOSTS, PORTS, wait_for
 
 from tests.helpers.ansible_run import ROOT
+from tests.helpers.promql import exposed_names, metric_names
 
 
 def _replica_of(primary):
@@ -73,10 +74,10 @@ def test_sentinel_exporter_gives_each_sentinels_view_of_the_primaries(hosts, add
     url = f"https://{addresses[host]}:9123/metrics"
     metrics = hosts["redis-mon"].check_output(f"curl -sf --cacert /etc/ssl/editaliza/ca.crt {url}")
     for instance in PORTS:
-        assert re.search(rf'^redis_sentinel_master_ok_sentinels{{[^}}]*master="editaliza-{instance}"[^}}]*}} 3$',
-                         metrics, re.MULTILINE), (host, instance)
-        assert re.search(rf'^redis_sentinel_master_status{{[^}}]*master="editaliza-{instance}"[^}}]*}} 1$',
-                         metrics, re.MULTILINE), (host, instance)
+        for name, value in (("redis_sentinel_master_ok_sentinels", 3), ("redis_sentinel_master_status", 1)):
+            pattern = rf'^{name}{{[^}}]*master_name="editaliza-{instance}"[^}}]*}} {value}$'
+            found = [line for line in metrics.splitlines() if line.startswith(name)]
+            assert re.search(pattern, metrics, re.MULTILINE), (host, instance, found)
 
 
 def test_redis_rules_read_metrics_the_exporters_expose(hosts, addresses):
@@ -84,9 +85,9 @@ def test_redis_rules_read_metrics_the_exporters_expose(hosts, addresses):
     for host, port in (("redis-sp", 9121), ("redis-sp", 9122), ("redis-mon", 9123)):
         url = f"https://{addresses[host]}:{port}/metrics"
         text = hosts["redis-mon"].check_output(f"curl -sf --cacert /etc/ssl/editaliza/ca.crt {url}")
-        exposed |= {line.split("{")[0].split(" ")[0] for line in text.splitlines() if not line.startswith("#")}
+        exposed |= exposed_names(text)
     groups = yaml.safe_load((ROOT / "roles/prometheus/files/rules/data.yml").read_text())["groups"]
-    names = sorted(set(re.findall(r"\b(redis_[a-z_]+)\b", " ".join(r["expr"] for g in groups for r in g["rules"]))))
+    names = sorted({n for g in groups for r in g["rules"] for n in metric_names(r["expr"]) if n.startswith("redis_")})
     assert "redis_sentinel_master_ok_sentinels" in names
     missing = [n for n in names if n not in exposed]
     assert missing == [], f"rules read metrics the exporters do not expose: {missing}"
