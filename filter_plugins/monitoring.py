@@ -47,7 +47,18 @@ def _endpoints(job, host, hostvars, strict=True):
 
 
 def _host_and_port(address, port):
+    # Filter plugins are loaded one by one and can't import each other: this is
+    # topology.url_host's rule, kept here.
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def first_host_per_region(hosts, regions):
+    """{region: the first host (by name) of `hosts` in it}: the one Prometheus of a region
+    that federation, and Grafana's data source for that region, talk to."""
+    by_region = {}
+    for host in sorted(hosts):
+        by_region.setdefault(_lookup(regions, host, "region", "federate"), host)
+    return by_region
 
 
 def prometheus_targets(region, jobs, groups, regions, addresses, hostvars, strict=True):
@@ -91,9 +102,7 @@ def prometheus_federation_targets(region, monitoring_hosts, regions, addresses, 
     The first monitoring host (by name) of each other region is the one pulled from, so
     that two Prometheus of one region never deliver the same series twice.
     """
-    by_region = {}
-    for host in sorted(monitoring_hosts):
-        by_region.setdefault(_lookup(regions, host, "region", "federate"), host)
+    by_region = first_host_per_region(monitoring_hosts, regions)
     if region not in by_region:
         raise AnsibleFilterError(f"prometheus: region '{region}' has no host in group monitoring")
     return [
@@ -120,5 +129,6 @@ class FilterModule:
         return {
             "prometheus_targets": prometheus_targets,
             "prometheus_federation_targets": prometheus_federation_targets,
+            "first_host_per_region": first_host_per_region,
             "alertmanager_peers": alertmanager_peers,
         }

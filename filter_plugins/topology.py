@@ -50,6 +50,12 @@ def fleet_address(host, hostvars):
     )
 
 
+def url_host(address):
+    """`address` as the host part of a URL or of host:port: IPv6 in brackets."""
+    address = str(address)
+    return f"[{address}]" if ":" in address else address
+
+
 def fleet_addresses(hosts, hostvars):
     """Sorted, de-duplicated addresses of `hosts`."""
     return sorted({fleet_address(h, hostvars) for h in hosts}, key=_address_sort_key)
@@ -204,6 +210,7 @@ class FilterModule:
             "fleet_address": fleet_address,
             "fleet_addresses": fleet_addresses,
             "host_region": host_region,
+            "url_host": url_host,
             "firewall_allow": firewall_allow,
             "firewall_admits": firewall_admits,
             "reject_ip_addresses": reject_ip_addresses,

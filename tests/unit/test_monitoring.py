@@ -3,7 +3,12 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from filter_plugins.monitoring import alertmanager_peers, prometheus_federation_targets, prometheus_targets
+from filter_plugins.monitoring import (
+    alertmanager_peers,
+    first_host_per_region,
+    prometheus_federation_targets,
+    prometheus_targets,
+)
 
 GROUPS = {
     "all": ["mon-sp", "mon-va", "db-sp", "db-va", "web-sp"],
@@ -97,6 +102,11 @@ def test_federation_pulls_from_one_prometheus_of_every_other_region():
         {"targets": ["10.0.2.30:9090"],
          "labels": {"region": "sp", "role": "federate", "instance": "mon-va", "federated_region": "va"}},
     ]
+
+
+def test_first_host_per_region_is_the_first_by_name():
+    regions = {"mon-va2": "va", "mon-va": "va", "mon-sp": "sp"}
+    assert first_host_per_region(["mon-va2", "mon-sp", "mon-va"], regions) == {"sp": "mon-sp", "va": "mon-va"}
 
 
 def test_federation_of_a_region_without_monitoring_host_fails():

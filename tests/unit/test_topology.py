@@ -10,6 +10,7 @@ from filter_plugins.topology import (
     fleet_addresses,
     host_region,
     in_container,
+    url_host,
 )
 
 HOSTVARS = {
@@ -175,3 +176,8 @@ def test_reject_ip_addresses_keeps_names():
 )
 def test_in_container_only_for_container_guests(role, kind, expected):
     assert in_container(role, kind) is expected
+
+
+def test_url_host_brackets_ipv6_only():
+    assert url_host("10.0.1.5") == "10.0.1.5"
+    assert url_host("fd00::20") == "[fd00::20]"
