@@ -26,3 +26,17 @@ def metric_names(expr: str) -> set[str]:
 def exposed_names(text: str) -> set[str]:
     """Metric names in an exporter's text output."""
     return {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def sample_values(text: str, name: str, **labels: str) -> list[float]:
+    """Values of the samples of `name` in an exporter's text output whose labels include
+    `labels`."""
+    values = []
+    for line in text.splitlines():
+        m = re.match(rf"^{re.escape(name)}(?:\{{(.*)\}})? (\S+)$", line)
+        if not m:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            values.append(float(m.group(2)))
+    return values

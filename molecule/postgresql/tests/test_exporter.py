@@ -2,13 +2,12 @@
 monitoring login whose password is in no environment, and exposing every pg_* metric
 the PostgreSQL alert rules read."""
 
-import re
 
 import pytest
 import yaml
 
 from tests.helpers.ansible_run import ROOT
-from tests.helpers.promql import exposed_names, metric_names
+from tests.helpers.promql import exposed_names, metric_names, sample_values
 
 CA = "/etc/ssl/editaliza/ca.crt"
 PORT = 9187
@@ -22,14 +21,7 @@ def scrape(host, address):
 
 def sample(metrics, name, **labels):
     """The value of the one sample of `name` whose labels include `labels`."""
-    values = []
-    for line in metrics.splitlines():
-        m = re.match(rf"^{name}(?:\{{(.*)\}})? (\S+)$", line)
-        if not m:
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
-        if all(found.get(k) == v for k, v in labels.items()):
-            values.append(float(m.group(2)))
+    values = sample_values(metrics, name, **labels)
     assert len(values) == 1, f"{name}{labels}: {values}"
     return values[0]
 

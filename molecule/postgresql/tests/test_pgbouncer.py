@@ -1,9 +1,10 @@
 """pgbouncer: the app login through the pooler, over TLS, and pooling that shows."""
 
-import re
 import time
 
 from conftest import local_sql, remote_sql
+
+from tests.helpers.promql import sample_values
 
 METRICS = "/var/lib/prometheus/node-exporter/pgbouncer.prom"
 
@@ -51,11 +52,8 @@ def test_many_client_connections_share_few_server_connections(hosts, addresses, 
 
 
 def _metric(text, name, **labels):
-    for line in text.splitlines():
-        m = re.match(rf"^{name}(?:{{(.*)}})? (\S+)$", line)
-        if m and all(f'{k}="{v}"' in (m.group(1) or "") for k, v in labels.items()):
-            return float(m.group(2))
-    return None
+    values = sample_values(text, name, **labels)
+    return values[0] if values else None
 
 
 def test_metrics_count_the_pooled_transactions(hosts, logins):
