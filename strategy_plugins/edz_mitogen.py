@@ -32,7 +32,7 @@ def runs_locally(play) -> bool:
 
 
 class StrategyModule(_Mitogen):
-    def run(self, iterator, play_context, result=0):
+    def run(self, iterator, play_context):
         if runs_locally(iterator._play):
-            return linear.StrategyModule.run(self, iterator, play_context, result)
-        return super().run(iterator, play_context, result)
+            return linear.StrategyModule.run(self, iterator, play_context)
+        return super().run(iterator, play_context)
