@@ -42,3 +42,24 @@ grafana_probe() {
     log "Grafana's APT repository does not answer from here: the lab runs without Grafana (grafana_enabled: false)"
   fi
 }
+
+# Elastic's APT repository (or the mirror EDZ_ELASTIC_APT_URL names): the lab gets its
+# logging host (inventories/lab/logging.yml) only where it answers; otherwise the
+# logging group stays empty and the run says so.
+elastic_probe() {
+  [ -n "${EDZ_LAB_LOGGING:-}" ] && return 0
+  if curl -sfI --max-time 10 "${EDZ_ELASTIC_APT_URL:-https://artifacts.elastic.co/packages/8.x/apt}/dists/stable/Release" >/dev/null 2>&1; then
+    export EDZ_LAB_LOGGING=true
+  else
+    export EDZ_LAB_LOGGING=false
+    log "Elastic's APT repository does not answer from here: the lab's logging group stays empty (no Elasticsearch, Logstash, Kibana or Filebeat)"
+  fi
+}
+
+# The lab's inventory arguments: hosts.yml, plus logging.yml where Elastic's repository answers.
+lab_inventory_args() {  # hosts.yml
+  elastic_probe
+  printf '%s\n' -i "$1"
+  [ "$EDZ_LAB_LOGGING" = true ] && printf '%s\n' -i "$(dirname "$1")/logging.yml"
+  return 0
+}
