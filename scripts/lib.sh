@@ -30,30 +30,32 @@ sha256_of() {  # sha256 over the contents of the given files, in order
   cat "$@" | sha256sum | cut -d' ' -f1
 }
 
-# Grafana's APT repository does not answer from every machine (not from the build
-# machines). The lab inventory reads EDZ_LAB_GRAFANA (inventories/lab/group_vars/
-# monitoring.yml): where the repository is silent the lab runs without Grafana, and says so.
-grafana_probe() {
-  [ -n "${EDZ_LAB_GRAFANA:-}" ] && return 0
-  if curl -sfI --max-time 10 "${EDZ_GRAFANA_APT_URL:-https://apt.grafana.com}/dists/stable/Release" >/dev/null 2>&1; then
-    export EDZ_LAB_GRAFANA=true
+# Vendor APT repositories do not answer from every machine (not from the build
+# machines). repository_probe VAR URL MESSAGE exports VAR=true when URL's Release file
+# answers, else VAR=false and says MESSAGE; a VAR already set is kept.
+repository_probe() {
+  [ -n "${!1:-}" ] && return 0
+  if curl -sfI --max-time 10 "$2/dists/stable/Release" >/dev/null 2>&1; then
+    export "$1=true"
   else
-    export EDZ_LAB_GRAFANA=false
-    log "Grafana's APT repository does not answer from here: the lab runs without Grafana (grafana_enabled: false)"
+    export "$1=false"
+    log "$3"
   fi
 }
 
-# Elastic's APT repository (or the mirror EDZ_ELASTIC_APT_URL names): the lab gets its
-# logging host (inventories/lab/logging.yml) only where it answers; otherwise the
-# logging group stays empty and the run says so.
+# Grafana: the lab inventory reads EDZ_LAB_GRAFANA (inventories/lab/group_vars/
+# monitoring.yml): where the repository is silent the lab runs without Grafana.
+grafana_probe() {
+  repository_probe EDZ_LAB_GRAFANA "${EDZ_GRAFANA_APT_URL:-https://apt.grafana.com}" \
+    "Grafana's APT repository does not answer from here: the lab runs without Grafana (grafana_enabled: false)"
+}
+
+# Elastic (or the mirror EDZ_ELASTIC_APT_URL names): the lab gets its logging host
+# (inventories/lab/logging.yml) only where it answers; otherwise the logging group stays
+# empty.
 elastic_probe() {
-  [ -n "${EDZ_LAB_LOGGING:-}" ] && return 0
-  if curl -sfI --max-time 10 "${EDZ_ELASTIC_APT_URL:-https://artifacts.elastic.co/packages/8.x/apt}/dists/stable/Release" >/dev/null 2>&1; then
-    export EDZ_LAB_LOGGING=true
-  else
-    export EDZ_LAB_LOGGING=false
-    log "Elastic's APT repository does not answer from here: the lab's logging group stays empty (no Elasticsearch, Logstash, Kibana or Filebeat)"
-  fi
+  repository_probe EDZ_LAB_LOGGING "${EDZ_ELASTIC_APT_URL:-https://artifacts.elastic.co/packages/8.x/apt}" \
+    "Elastic's APT repository does not answer from here: the lab's logging group stays empty (no Elasticsearch, Logstash, Kibana or Filebeat)"
 }
 
 # The lab's inventory arguments: hosts.yml, plus logging.yml where Elastic's repository answers.
