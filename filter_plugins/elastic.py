@@ -95,6 +95,7 @@ def logstash_hosts(host, logging_hosts, regions, addresses, port, fallback_regio
             address = str(addresses[h])
         except KeyError as exc:
             raise AnsibleFilterError(f"logstash_hosts: logging host '{h}' has no address") from exc
+        # Filter plugins can't import each other: topology.url_host's rule, kept here.
         result.append(f"[{address}]:{int(port)}" if ":" in address else f"{address}:{int(port)}")
     return result
 

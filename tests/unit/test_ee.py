@@ -7,9 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.helpers.ansible_run import tool
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers.ansible_run import ROOT, tool
 
 
 def pins(path: Path) -> dict[str, str]:
