@@ -90,6 +90,14 @@ def classify(task_path: str, changed_files: set[str] | None, root: str) -> str:
     return "corrective"
 
 
+def task_label(role: str | None, name: str) -> str:
+    """"role : task", as Ansible prints it; ansible-core 2.19's Task.get_name() already
+    starts with the role's name, older ones do not."""
+    if not role or name.startswith(f"{role} : "):
+        return name
+    return f"{role} : {name}"
+
+
 def prometheus_textfile(host: str, entry: dict, now: float) -> str:
     counts = {"corrective": 0, "intended": 0, "unclassified": 0}
     for task in entry["changed"]:
@@ -167,7 +175,7 @@ class CallbackModule(CallbackBase):
         task = result._task
         role = task._role.get_name() if task._role else None
         self._entry(result._host.get_name())["changed"].append({
-            "task": f"{role} : {task.get_name()}" if role else task.get_name(),
+            "task": task_label(role, task.get_name()),
             "path": task.get_path() or "",
             "action": task.action,
             "diff": self._diff_text(result),

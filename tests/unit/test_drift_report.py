@@ -1,6 +1,6 @@
 """Unit tests for callback_plugins/drift_report.py's pure parts."""
 
-from callback_plugins.drift_report import MASK, classify, mask_secrets, prometheus_textfile, render_text
+from callback_plugins.drift_report import MASK, classify, mask_secrets, prometheus_textfile, render_text, task_label
 
 
 def test_masks_private_keys_secret_settings_and_url_credentials():
@@ -55,3 +55,9 @@ def test_text_report_lists_hosts_tasks_and_diffs():
     assert "  * [corrective] common : Configure sshd  (roles/common/tasks/configure.yml:9)" in text
     assert "      +b" in text
     assert "== va-db1: unreachable" in text
+
+
+def test_task_labels_name_the_role_once():
+    assert task_label("common", "common : Configure chrony") == "common : Configure chrony"
+    assert task_label("common", "Configure chrony") == "common : Configure chrony"
+    assert task_label(None, "Check the fleet's shape") == "Check the fleet's shape"
