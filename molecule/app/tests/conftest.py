@@ -4,10 +4,6 @@ certificate, and a bounded concurrent request loop."""
 
 from __future__ import annotations
 
-import http.client
-import json
-import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,8 +11,9 @@ from dataclasses import dataclass, field
 import pytest
 import testinfra
 
+from tests.helpers.https import Client
+
 LB = "10.214.5.10"
-SITE = "www.editaliza.lab"
 APP_HOSTS = ("app-sp", "app-va")
 
 
@@ -37,57 +34,9 @@ def ca_file(hosts, tmp_path_factory):
     return str(path)
 
 
-class _Connection(http.client.HTTPSConnection):
-    """HTTPS to the load balancer's address, verified against the site's name."""
-
-    def __init__(self, address, name, context, timeout):
-        super().__init__(name, 443, context=context, timeout=timeout)
-        self._address = address
-
-    def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
-
-
-@dataclass
-class Response:
-    status: int
-    headers: dict
-    body: bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-
-@dataclass
-class Client:
-    ca_file: str
-    address: str = LB
-    name: str = SITE
-    context: ssl.SSLContext = field(init=False, repr=False)
-
-    def __post_init__(self):
-        self.context = ssl.create_default_context(cafile=self.ca_file)
-
-    def request(self, method, path, body=None, headers=None, timeout=10):
-        conn = _Connection(self.address, self.name, self.context, timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            return Response(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read())
-        finally:
-            conn.close()
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, body=b"", **kw):
-        return self.request("POST", path, body=body, **kw)
-
-
 @pytest.fixture(scope="session")
 def client(ca_file):
-    return Client(ca_file)
+    return Client(ca_file, LB)
 
 
 @dataclass

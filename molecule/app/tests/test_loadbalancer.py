@@ -8,7 +8,9 @@ import ssl
 import uuid
 
 import pytest
-from conftest import LB, SITE
+from conftest import LB
+
+from tests.helpers.https import SITE
 
 
 def test_https_answers_with_the_app(client):
