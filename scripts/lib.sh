@@ -21,6 +21,13 @@ use_venv() {
   export ANSIBLE_CONFIG="$EDZ_ROOT/ansible.cfg"
 }
 
+# The lab's Vault (OpenBao dev server on loopback): started when it is not running, and
+# its address and AppRole exported for Ansible.
+use_lab_vault() {
+  "$EDZ_ROOT/scripts/vault" start lab
+  eval "$("$EDZ_ROOT/scripts/vault" env lab)"
+}
+
 # Run a command as root: directly when we are root, through sudo otherwise.
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
