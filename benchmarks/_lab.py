@@ -7,11 +7,15 @@ import os
 import platform
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
-import yaml
-
 ROOT = Path(__file__).resolve().parents[1]
+# The benchmarks run as scripts: the repository root goes on the path for tests.helpers.
+sys.path.insert(0, str(ROOT))
+from tests.helpers.lab import lab_inventory  # noqa: E402
+
+__all__ = ["ROOT", "dexec", "lab_inventory", "machine", "sh", "vault_secret", "write_results"]
 
 
 def sh(*args: str, stdin: str | None = None, timeout: int = 60) -> str:
@@ -24,19 +28,6 @@ def sh(*args: str, stdin: str | None = None, timeout: int = 60) -> str:
 def dexec(host: str, command: str, stdin: str | None = None, timeout: int = 60) -> str:
     """`command` through bash in the lab container `host`; secrets go through stdin only."""
     return sh("docker", "exec", "-i", host, "bash", "-c", command, stdin=stdin, timeout=timeout)
-
-
-def lab_inventory() -> tuple[dict[str, str], dict[str, dict[str, dict]]]:
-    """({host: address}, {group: {host: hostvars}}) from inventories/lab/hosts.yml."""
-    children = yaml.safe_load((ROOT / "inventories/lab/hosts.yml").read_text())["all"]["children"]
-    address, groups = {}, {}
-    for name, group in children.items():
-        members = group.get("hosts") or {}
-        groups[name] = {h: (hv or {}) for h, hv in members.items()}
-        for host, hv in members.items():
-            if hv and "ansible_host" in hv:
-                address[host] = hv["ansible_host"]
-    return address, groups
 
 
 def vault_secret(path: str) -> dict:

@@ -64,9 +64,8 @@ def run(name: str, args: list[str], timeout: int, env: dict[str, str] | None = N
                               env={**os.environ, **(env or {})}, check=False)
     seconds = time.monotonic() - started
     text = log.read_text()
-    recap = RECAP.findall(text)
-    # site.yml's last recap (scripts/lab provision runs playbooks/registry.yml first).
-    last = recap[-len({r[0] for r in recap}):] if recap else []
+    # The last play recap is site.yml's (scripts/lab provision runs playbooks/registry.yml first).
+    last = RECAP.findall(text.rsplit("PLAY RECAP", 1)[-1])
     changed = sum(int(r[2]) for r in last)
     failed = sum(int(r[3]) + int(r[4]) for r in last)
     print(f"    {seconds:.0f} s, exit {proc.returncode}, changed {changed}, failed/unreachable {failed}",
@@ -82,10 +81,10 @@ def row(step: str, command: str, result: dict, changed: str | None = None) -> st
             f"{result['changed'] if changed is None else changed} |")
 
 
-def lab_running() -> bool:
+def lab_containers() -> list[str]:
     out = subprocess.run(["docker", "ps", "-q", "--filter", "label=org.editaliza.lab=1"],
                          capture_output=True, text=True, check=True).stdout
-    return bool(out.strip())
+    return out.split()
 
 
 def main() -> int:
@@ -94,7 +93,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per step (default 3600)")
     args = parser.parse_args()
 
-    if lab_running():
+    if lab_containers():
         if not args.rebuild:
             print("a lab is running: the first run must start from new hosts (--rebuild removes it)",
                   file=sys.stderr)
@@ -119,8 +118,7 @@ def main() -> int:
     ratio = by["noop-defaults"]["seconds"] / tuned
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True, check=False).stdout.strip()
-    hosts = len(subprocess.run(["docker", "ps", "-q", "--filter", "label=org.editaliza.lab=1"],
-                               capture_output=True, text=True, check=True).stdout.split())
+    hosts = len(lab_containers())
     lines = [
         "# Fleet run times (lab)",
         "",

@@ -10,25 +10,12 @@ from pathlib import Path
 
 import pytest
 import testinfra
-import yaml
 
-from tests.helpers.ansible_run import ROOT
 from tests.helpers.https import Api, Client
+from tests.helpers.lab import lab_inventory
 
-
-def _inventory():
-    children = yaml.safe_load((ROOT / "inventories/lab/hosts.yml").read_text())["all"]["children"]
-    addresses, groups = {}, {}
-    for name, group in children.items():
-        members = group.get("hosts") or {}
-        groups[name] = sorted(members)
-        for host, hostvars in members.items():
-            if hostvars and "ansible_host" in hostvars:
-                addresses[host] = hostvars["ansible_host"]
-    return addresses, groups
-
-
-ADDRESSES, GROUPS = _inventory()
+ADDRESSES, _MEMBERS = lab_inventory()
+GROUPS = {name: sorted(members) for name, members in _MEMBERS.items()}
 REGIONS = {name.removeprefix("region_"): hosts for name, hosts in GROUPS.items() if name.startswith("region_")}
 
 
