@@ -11,6 +11,12 @@ It writes, into the report directory:
   drift-report.txt    the same, for people
   <host>.prom         Prometheus textfile metrics for the host's node exporter
 
+Findings that are not changes: a task that fails in check mode and a host that cannot be
+reached are findings on that host too ("failed", "unreachable"; counted as corrective in
+the metrics), never a reason to stop checking the others. A failure in a preflight
+(playbooks/preflight.yml, a role's tasks/preflight.yml) is the inventory being refused:
+the report says so under "refused" and no metric file is written.
+
 Corrective or intended: with DRIFT_BASELINE_COMMIT (the commit the fleet was last
 converged from), a change is "intended" when the repository changed since then in the
 task's role (or playbook) or in the inventory, since the change may come from that
@@ -98,10 +104,23 @@ def task_label(role: str | None, name: str) -> str:
     return f"{role} : {name}"
 
 
+def is_preflight(task_path: str) -> bool:
+    """True for a task of the preflight: its failure means the inputs were refused."""
+    path = task_path.rsplit(":", 1)[0].replace(os.sep, "/")
+    return path.endswith("/playbooks/preflight.yml") or path.endswith("/tasks/preflight.yml")
+
+
+def drifted(entry: dict) -> bool:
+    """A host has findings: changes, failed checks, or it could not be reached."""
+    return bool(entry["changed"] or entry["failed"] or entry["unreachable"])
+
+
 def prometheus_textfile(host: str, entry: dict, now: float) -> str:
     counts = {"corrective": 0, "intended": 0, "unclassified": 0}
     for task in entry["changed"]:
         counts[task["kind"]] += 1
+    # A check that failed on the host, or could not reach it, is a finding as well.
+    counts["corrective"] += len(entry["failed"]) + (1 if entry["unreachable"] else 0)
     ok = 0 if entry["failed"] or entry["unreachable"] else 1
     lines = [
         "# HELP fleet_drift_changed_tasks Tasks a check-mode run of the repository would change on this host.",
@@ -120,15 +139,19 @@ def prometheus_textfile(host: str, entry: dict, now: float) -> str:
 def render_text(report: dict) -> str:
     out = [f"Drift report {report['generated_at']} (commit {report['commit'] or 'unknown'}, "
            f"baseline {report['baseline'] or 'none'})", ""]
+    if report.get("refused"):
+        out += [f"REFUSED before any check: {report['refused']}", ""]
     for host, entry in sorted(report["hosts"].items()):
-        state = "unreachable" if entry["unreachable"] else f"{len(entry['changed'])} change(s)"
+        state = (f"unreachable ({entry['unreachable']})" if entry["unreachable"]
+                 else f"{len(entry['changed'])} change(s)" + (f", {len(entry['failed'])} failed check(s)"
+                                                            if entry["failed"] else ""))
         out.append(f"== {host}: {state}")
         for task in entry["changed"]:
             out.append(f"  * [{task['kind']}] {task['task']}  ({task['path']})")
-            for line in task["diff"].splitlines():
+            for line in (task["diff"] or task.get("detail", "")).splitlines():
                 out.append(f"      {line}")
         for failure in entry["failed"]:
-            out.append(f"  ! failed: {failure['task']}: {failure['msg']}")
+            out.append(f"  ! [corrective] check failed: {failure['task']}: {failure['msg']}")
         out.append("")
     return "\n".join(out)
 
@@ -143,11 +166,15 @@ class CallbackModule(CallbackBase):
         super().__init__()
         self._hosts: dict[str, dict] = {}
         self._root = os.getcwd()
+        self._refused: list[str] = []
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         self._dir = Path(self.get_option("report_dir"))
         self._baseline = self.get_option("baseline_commit")
+        # Hosts scripts/drift found unreachable before the check (and left out of it).
+        for host in filter(None, os.environ.get("DRIFT_UNREACHABLE", "").split(",")):
+            self._entry(host)["unreachable"] = "did not answer before the check"
 
     def _entry(self, host):
         return self._hosts.setdefault(host, {"changed": [], "failed": [], "unreachable": False})
@@ -174,23 +201,32 @@ class CallbackModule(CallbackBase):
             return
         task = result._task
         role = task._role.get_name() if task._role else None
+        diff = self._diff_text(result)
+        msg = result._result.get("msg") if not task.no_log else None
         self._entry(result._host.get_name())["changed"].append({
             "task": task_label(role, task.get_name()),
             "path": task.get_path() or "",
             "action": task.action,
-            "diff": self._diff_text(result),
+            "diff": diff,
+            # What a check found when it has no diff to show (a health check naming a peer).
+            "detail": mask_secrets(str(msg)) if msg and not diff else "",
         })
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if ignore_errors:
             return
-        msg = "(hidden: the task handles secrets)" if result._task.no_log else str(result._result.get("msg", ""))
-        self._entry(result._host.get_name())["failed"].append(
-            {"task": result._task.get_name(), "msg": mask_secrets(msg)[:500]}
-        )
+        task = result._task
+        msg = "(hidden: the task handles secrets)" if task.no_log else str(result._result.get("msg", ""))
+        role = task._role.get_name() if task._role else None
+        failure = {"task": task_label(role, task.get_name()), "path": task.get_path() or "",
+                   "msg": mask_secrets(msg)[:500]}
+        if is_preflight(failure["path"]):
+            self._refused.append(f"{result._host.get_name()}: {failure['task']}: {failure['msg']}")
+        self._entry(result._host.get_name())["failed"].append(failure)
 
     def v2_runner_on_unreachable(self, result):
-        self._entry(result._host.get_name())["unreachable"] = True
+        msg = str(result._result.get("msg", "")) or "unreachable"
+        self._entry(result._host.get_name())["unreachable"] = mask_secrets(msg)[:300]
 
     def _changed_files(self):
         if not self._baseline:
@@ -223,10 +259,14 @@ class CallbackModule(CallbackBase):
             "commit": self._commit(),
             "baseline": self._baseline or None,
             "hosts": self._hosts,
-            "drifted_hosts": sorted(h for h, e in self._hosts.items() if e["changed"]),
+            "drifted_hosts": sorted(h for h, e in self._hosts.items() if drifted(e)),
+            "refused": "; ".join(self._refused) or None,
         }
         self._dir.mkdir(parents=True, exist_ok=True)
         (self._dir / "drift-report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
         (self._dir / "drift-report.txt").write_text(render_text(report))
+        if report["refused"]:
+            # The inputs were refused: no host was checked, no metric may say otherwise.
+            return
         for host, entry in self._hosts.items():
             (self._dir / f"{host}.prom").write_text(prometheus_textfile(host, entry, now))

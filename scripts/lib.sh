@@ -14,6 +14,20 @@ log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 warn() { printf '\033[33mwarning: %s\033[0m\n' "$*" >&2; }
 die() { printf '\033[31merror: %s\033[0m\n' "$*" >&2; exit 1; }
 
+# One fleet-changing run at a time from this checkout: drift detections and corrections
+# (scripts/drift) and the lab's site.yml runs (scripts/lab) hold this lock on fd 9 for as
+# long as they run, so a correction never runs beside a converge. Returns 1, naming the
+# holder, when another run has it.
+fleet_lock() {  # what is running
+  mkdir -p "$EDZ_CACHE"
+  exec 9>"$EDZ_CACHE/drift.lock"
+  if ! flock --nonblock 9; then
+    warn "another run holds $EDZ_CACHE/drift.lock ($(cat "$EDZ_CACHE/drift.lock.owner" 2>/dev/null || echo unknown)); this one does not start"
+    return 1
+  fi
+  echo "$1, pid $$, since $(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$EDZ_CACHE/drift.lock.owner" 2>/dev/null || true
+}
+
 # Put the project's virtualenv first on PATH so ansible, molecule, bao... resolve there.
 use_venv() {
   export PATH="$EDZ_VENV/bin:$PATH"

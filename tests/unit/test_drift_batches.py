@@ -1,5 +1,7 @@
 """scripts/drift_batches.py: a correction never touches two nodes of one cluster at once."""
 
+import json
+
 from tests.helpers.scripts import load_script
 
 drift_batches = load_script("scripts/drift_batches.py")
@@ -29,3 +31,55 @@ def test_two_nodes_of_a_cluster_never_share_a_batch():
 
 def test_no_drift_means_no_batch():
     assert drift_batches.batches([], GROUPS) == []
+
+
+def test_alertmanagers_and_load_balancers_are_corrected_one_at_a_time():
+    groups = {**GROUPS, "monitoring": ["sp-mon1", "va-mon1"], "loadbalancers": ["sp-web1", "va-web1"]}
+    got = drift_batches.batches(["sp-mon1", "va-mon1", "sp-web1", "va-web1"], groups)
+    assert got == [["sp-mon1", "sp-web1"], ["va-mon1", "va-web1"]]
+
+
+def test_a_failed_member_holds_back_the_rest_of_its_cluster_only():
+    held = drift_batches.held_back(["va-db1", "va-web1"], ["sp-db1"], GROUPS)
+    assert held == {"va-db1": "postgresql member sp-db1 failed its correction"}
+    assert drift_batches.held_back(["va-web1"], ["sp-db1"], GROUPS) == {}
+
+
+def test_unreachable_hosts_are_reported_not_corrected():
+    report = {"drifted_hosts": ["sp-db1", "va-web1"],
+              "hosts": {"sp-db1": {"unreachable": "did not answer before the check"},
+                        "va-web1": {"unreachable": False}}}
+    assert drift_batches.correctable(report) == ["va-web1"]
+
+
+RECAP = """PLAY RECAP *****
+sp-db1                     : ok=10   changed=1    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0
+sp-app1                    : ok=30   changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
+"""
+
+
+def test_the_recap_names_the_hosts_that_failed():
+    assert drift_batches.failed_hosts(RECAP, ["sp-db1", "sp-app1"]) == ["sp-db1"]
+    # No recap: the run died before its plays, nothing of the batch is known corrected.
+    assert drift_batches.failed_hosts("ERROR! the inventory ...", ["sp-db1", "sp-app1"]) == ["sp-db1", "sp-app1"]
+
+
+def test_run_corrects_every_host_it_can(tmp_path):
+    """sp-db1's correction fails: va-db1 (its cluster) waits; every other host is corrected."""
+    report = {"drifted_hosts": ["sp-app1", "sp-db1", "sp-web1", "va-db1", "va-web1", "sp-mon1"],
+              "hosts": {"sp-mon1": {"unreachable": "did not answer"}}}
+    groups = {**GROUPS, "loadbalancers": ["sp-web1", "va-web1"]}
+    # The "playbook": prints a recap where sp-db1 failed, and exits 2 when it was in the batch.
+    script = (
+        'echo "$2" >> {ran}; for h in $(echo "$2" | tr , " "); do f=0; [ "$h" = sp-db1 ] && f=1; '
+        'echo "$h : ok=1 changed=0 unreachable=0 failed=$f skipped=0"; done; '
+        'case "$2" in *sp-db1*) exit 2;; esac'
+    ).format(ran=tmp_path / "ran")
+    summary = tmp_path / "summary.json"
+    assert drift_batches.run(str(summary), report, groups, ["sh", "-c", script, "sh"]) == 1
+    got = json.loads(summary.read_text())
+    assert got["failed"] == ["sp-db1"]
+    assert got["held_back"] == {"va-db1": "postgresql member sp-db1 failed its correction"}
+    assert got["unreachable"] == ["sp-mon1"]
+    assert sorted(got["corrected"]) == ["sp-app1", "sp-web1", "va-web1"]
+    assert (tmp_path / "ran").read_text().split() == ["sp-app1,sp-db1,sp-web1", "va-web1"]
