@@ -1,7 +1,21 @@
-"""Drift on two hosts (a managed file edited on one, a managed service stopped on the
-other), right after the idempotent second run: scripts/drift correct's detection names
-exactly those hosts and tasks as corrective changes, it puts them back, and its closing
-detection finds no drift. Runs last: it changes the hosts."""
+"""Drift of every kind, on the idempotent lab, found by one detection and fixed by one
+`scripts/drift correct`. Runs last: it changes the hosts.
+
+What is changed by hand (as an incident or an intruder would):
+- va-web1: a managed file edited (chrony.conf), and a process listening on a port the
+  topology does not declare there;
+- sp-mon1: Alertmanager stopped (so va-mon1's Alertmanager misses its peer);
+- sp-db1: an account `mallory` with a sudoers file granting everything, and the Redis
+  cache's eviction policy changed with CONFIG SET;
+- sp-web1: an address added at run time to the nftables set that admits SSH;
+- va-db1: `ALTER SYSTEM SET work_mem` and a reload.
+
+The detection must name exactly these hosts and, per host, exactly the tasks that own
+the drift (all corrective), and survive the stopped service (no host's check fails). The
+correction must put back everything the repository owns, leave the listener for a person
+(reported, not killed), and exit 1 naming only that; the hosts are checked directly too.
+Kernel parameters are not part of this: the test hosts do not own their kernel (README).
+"""
 
 from __future__ import annotations
 
@@ -9,19 +23,31 @@ import json
 import subprocess
 
 from tests.helpers.ansible_run import ROOT, leaked_secrets
+from tests.helpers.vault import read_secret
 
 REPORT = ROOT / ".cache/drift/lab"
-# (host, what is changed, the tasks a check run reports: for the file, its template task
-# and the handler it notifies)
-EDITED = ("va-web1", "/etc/chrony/chrony.conf", ["common : Configure chrony", "common : Restart chrony"])
-STOPPED = ("sp-db1", "prometheus-node-exporter.service", ["common : Enable and start the baseline services"])
 MARK = "# drift injected by molecule/fleet"
+INTRUDER_ADDRESS = "10.213.1.99"
+LISTENER_PORT = 4444
+REDIS_CLI = "redis-cli -s /run/redis-cache/redis.sock --user {user} --no-auth-warning"
+
+LISTENER_TASK = "common : Report sockets listening on ports the topology does not declare here"
+EXPECTED = {
+    "va-web1": {"common : Configure chrony", "common : Restart chrony", LISTENER_TASK},
+    "sp-mon1": {"alertmanager : Enable and start Alertmanager"},
+    "va-mon1": {"alertmanager : Name the peers missing from Alertmanager's cluster"},
+    "sp-db1": {"common : Take away privilege the inventory does not grant (accounts, sudoers, sudo groups)",
+               "redis : Put back settings changed at run time (CONFIG SET)"},
+    "sp-web1": {"common : Load the firewall's ruleset file when the running table differs from it"},
+    "va-db1": {"postgresql : Keep ALTER SYSTEM's settings file empty",
+               "postgresql : Reload the server's configuration"},
+}
 
 
 def drift(mode):
     """scripts/drift MODE on the lab (the environment's Vault); (exit status, report, output)."""
     proc = subprocess.run([str(ROOT / "scripts/drift"), mode], cwd=ROOT, capture_output=True, text=True,
-                          timeout=1800, check=False)
+                          timeout=2400, check=False)
     report = json.loads((REPORT / "drift-report.json").read_text())
     print(f"scripts/drift {mode}: exit {proc.returncode}, drifted {report['drifted_hosts']}")
     output = proc.stdout + proc.stderr
@@ -30,11 +56,21 @@ def drift(mode):
     return proc.returncode, report, output
 
 
-def changed_tasks(report, host):
-    return sorted({t["task"] for t in report["hosts"][host]["changed"]})
+def tasks(report, host):
+    return {t["task"] for t in report["hosts"][host]["changed"]}
 
 
-def test_correct_finds_exactly_the_drifted_hosts_and_tasks_and_fixes_them(hosts):
+def finding(report, host, task):
+    entry = next(t for t in report["hosts"][host]["changed"] if t["task"] == task)
+    return entry["diff"] + entry.get("detail", "")
+
+
+def redis_cli(host, admin, *args):
+    return host.check_output(f"REDISCLI_AUTH={admin['password']} "
+                             + REDIS_CLI.format(user=admin["username"]) + " " + " ".join(args))
+
+
+def test_one_detection_names_every_drift_and_one_correction_fixes_what_the_repository_owns(hosts):
     # What the lab was converged from (scripts/lab provision records it; Molecule's
     # converge does not): changes since then would be "intended", none are.
     REPORT.mkdir(parents=True, exist_ok=True)
@@ -42,30 +78,62 @@ def test_correct_finds_exactly_the_drifted_hosts_and_tasks_and_fixes_them(hosts)
     (REPORT / "baseline").write_text(head.stdout)
     for stale in REPORT.glob("corrected-report.*"):
         stale.unlink()
+    admin = read_secret("editaliza/redis/admin")
 
-    edited, path, edit_tasks = EDITED
-    hosts[edited].check_output(f"echo {MARK!r} >> {path}")
-    stopped, unit, stop_tasks = STOPPED
-    hosts[stopped].check_output(f"systemctl stop {unit}")
+    hosts["va-web1"].check_output(f"echo {MARK!r} >> /etc/chrony/chrony.conf")
+    hosts["va-web1"].check_output(f"systemd-run --unit=edz-intruder-listener python3 -m http.server "
+                                  f"{LISTENER_PORT} --bind 0.0.0.0 --directory /tmp")
+    hosts["sp-mon1"].check_output("systemctl stop prometheus-alertmanager.service")
+    hosts["sp-db1"].check_output("useradd --create-home --shell /bin/bash mallory")
+    hosts["sp-db1"].check_output("echo 'mallory ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/mallory "
+                                 "&& chmod 0440 /etc/sudoers.d/mallory")
+    assert redis_cli(hosts["sp-db1"], admin, "CONFIG SET maxmemory-policy noeviction") == "OK"
+    hosts["sp-web1"].check_output(f"nft add element inet editaliza ssh_v4 '{{ {INTRUDER_ADDRESS} }}'")
+    hosts["va-db1"].check_output("runuser -u postgres -- psql -XAtc \"ALTER SYSTEM SET work_mem = '64MB'\" "
+                                 "-c 'SELECT pg_reload_conf()'")
 
     # correct's first step is a detection of the whole lab: its report is kept
-    # (corrected-report.json) and checked here; its closing detection must find nothing.
+    # (corrected-report.json) and checked here.
     rc, closing, out = drift("correct")
-    assert (rc, closing["drifted_hosts"]) == (0, []), out[-3000:]
     report = json.loads((REPORT / "corrected-report.json").read_text())
-    assert report["drifted_hosts"] == sorted([edited, stopped]), out[-3000:]
-    assert changed_tasks(report, edited) == edit_tasks, report["hosts"][edited]
-    assert changed_tasks(report, stopped) == stop_tasks, report["hosts"][stopped]
-    kinds = {t["kind"] for h in (edited, stopped) for t in report["hosts"][h]["changed"]}
+    assert report["drifted_hosts"] == sorted(EXPECTED), out[-3000:]
+    assert {h: tasks(report, h) for h in EXPECTED} == EXPECTED
+    assert all(not e["failed"] and not e["unreachable"] for e in report["hosts"].values()), report["hosts"]
+    kinds = {t["kind"] for h in EXPECTED for t in report["hosts"][h]["changed"]}
     assert kinds == {"corrective"}
-    diff = next(t["diff"] for t in report["hosts"][edited]["changed"] if t["task"] == edit_tasks[0])
-    assert MARK in diff, diff
+    # Each finding says what moved.
+    assert MARK in finding(report, "va-web1", "common : Configure chrony")
+    assert f"0.0.0.0:{LISTENER_PORT} python3" in finding(report, "va-web1", LISTENER_TASK)
+    assert "sp-mon1" in finding(report, "va-mon1", *EXPECTED["va-mon1"])
+    privilege = finding(report, "sp-db1", "common : Take away privilege the inventory does not grant "
+                                          "(accounts, sudoers, sudo groups)")
+    assert "login account not declared in the inventory: mallory" in privilege
+    assert "mallory ALL=(ALL) NOPASSWD: ALL" in privilege
+    assert "maxmemory-policy noeviction" in finding(report, "sp-db1",
+                                                    "redis : Put back settings changed at run time (CONFIG SET)")
+    assert INTRUDER_ADDRESS in finding(report, "sp-web1", *EXPECTED["sp-web1"])
+    assert "work_mem = '64MB'" in finding(report, "va-db1", "postgresql : Keep ALTER SYSTEM's settings file empty")
     text = (REPORT / "corrected-report.txt").read_text()
-    assert edited in text
-    assert stopped in text
+    assert all(host in text for host in EXPECTED)
     assert leaked_secrets(json.dumps(report) + text) == []
-    # The per-host metrics are the closing check's: nothing left to correct.
-    metric = (REPORT / f"{edited}.prom").read_text()
-    assert f'fleet_drift_changed_tasks{{host="{edited}",kind="corrective"}} 0' in metric, metric
-    assert MARK not in hosts[edited].file(path).content_string
-    assert hosts[stopped].service(unit.removesuffix(".service")).is_running
+
+    # The closing detection: only the listener is left, for a person; correct says so.
+    assert (rc, closing["drifted_hosts"]) == (1, ["va-web1"]), out[-3000:]
+    assert tasks(closing, "va-web1") == {LISTENER_TASK}
+    correction = json.loads((REPORT / "correction.json").read_text())
+    assert sorted(correction["corrected"]) == sorted(EXPECTED), correction
+    assert (correction["failed"], correction["held_back"]) == ([], {}), correction
+    metric = (REPORT / "sp-db1.prom").read_text()
+    assert 'fleet_drift_changed_tasks{host="sp-db1",kind="corrective"} 0' in metric, metric
+
+    # On the hosts themselves.
+    assert MARK not in hosts["va-web1"].file("/etc/chrony/chrony.conf").content_string
+    assert hosts["sp-mon1"].service("prometheus-alertmanager").is_running
+    assert not hosts["sp-db1"].file("/etc/sudoers.d/mallory").exists
+    assert hosts["sp-db1"].user("mallory").shell == "/usr/sbin/nologin"
+    assert redis_cli(hosts["sp-db1"], admin, "CONFIG GET maxmemory-policy").split() == ["maxmemory-policy",
+                                                                                          "allkeys-lru"]
+    assert INTRUDER_ADDRESS not in hosts["sp-web1"].check_output("nft list set inet editaliza ssh_v4")
+    assert hosts["va-db1"].check_output("runuser -u postgres -- psql -XAtc 'SHOW work_mem'") != "64MB"
+    assert hosts["va-web1"].socket(f"tcp://0.0.0.0:{LISTENER_PORT}").is_listening
+    hosts["va-web1"].check_output("systemctl stop edz-intruder-listener")
