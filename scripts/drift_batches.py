@@ -137,7 +137,7 @@ def run(summary_path: str, report: dict, groups: dict[str, list[str]], command: 
         if not todo:
             continue
         started = time.monotonic()
-        print(f"==> correcting: {','.join(todo)}", flush=True)
+        print(f"==> correcting: {','.join(todo)}", file=sys.stderr, flush=True)
         rc, output = run_batch([*command, "--limit", ",".join(todo)])
         failed = failed_hosts(output, todo) if rc != 0 else []
         summary["batches"].append({"hosts": todo, "exit": rc, "failed": failed,

@@ -52,11 +52,7 @@ def test_edited_files_are_reported_with_masked_diffs(tmp_path):
 
 
 def drift(tmp_path, mode):
-    cmd = [str(ROOT / "scripts/drift"), mode, "-i", str(HERE / "inventory.yml"),
-           "-p", str(HERE / "playbooks/drift_target.yml"),
-           "-e", f"drift_dir={tmp_path}", "-e", f"drift_secret={SECRET}"]
-    env = {**os.environ, "DRIFT_REPORT_DIR": str(tmp_path / "wrapper-report")}
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return wrapper(tmp_path, mode)[0]
 
 
 def test_detect_exit_status_and_correct_applies_to_drifted_hosts(tmp_path):
@@ -73,3 +69,60 @@ def test_detect_exit_status_and_correct_applies_to_drifted_hosts(tmp_path):
     assert (tmp_path / "banner").read_text() == "managed banner\n"
     assert (tmp_path / "wrapper-report/baseline").read_text().strip()
     assert SECRET not in fixed.stdout + fixed.stderr
+
+
+def wrapper(tmp_path, mode, *extra, inventory=None):
+    cmd = [str(ROOT / "scripts/drift"), mode, "-i", str(inventory or HERE / "inventory.yml"),
+           "-p", str(HERE / "playbooks/drift_target.yml"),
+           "-e", f"drift_dir={tmp_path}", "-e", f"drift_secret={SECRET}", *extra]
+    env = {**os.environ, "DRIFT_REPORT_DIR": str(tmp_path / "wrapper-report")}
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    report = tmp_path / "wrapper-report/drift-report.json"
+    return proc, (json.loads(report.read_text()) if report.exists() else None)
+
+
+def test_a_refused_inventory_is_exit_2_and_writes_no_metric(tmp_path):
+    proc, report = wrapper(tmp_path, "detect", "-e", "drift_refuse=true")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "the preflight refused the inventory" in proc.stderr
+    assert "the inventory is refused (drift_refuse)" in report["refused"]
+    assert not list((tmp_path / "wrapper-report").glob("*.prom"))
+    # correct corrects nothing on a refused inventory.
+    proc, _ = wrapper(tmp_path, "correct", "-e", "drift_refuse=true")
+    assert proc.returncode == 2
+    assert "nothing corrected" in proc.stderr
+
+
+def test_a_check_that_fails_is_a_finding_on_its_host(tmp_path):
+    run(tmp_path)
+    proc, report = wrapper(tmp_path, "detect", "-e", "drift_fail=true")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert report["drifted_hosts"] == ["control"]
+    assert [f["task"] for f in report["hosts"]["control"]["failed"]] == ["Read the service's health"]
+    assert "check failed: Read the service's health" in proc.stdout
+    metric = (tmp_path / "wrapper-report/control.prom").read_text()
+    assert 'fleet_drift_check_success{host="control"} 0' in metric
+    assert 'fleet_drift_changed_tasks{host="control",kind="unclassified"} 0' in metric
+
+
+def test_a_host_that_does_not_answer_is_reported_and_the_others_are_checked(tmp_path):
+    run(tmp_path)
+    (tmp_path / "banner").write_text("edited by hand\n")
+    # A second host nobody answers for: SSH to a closed port on loopback.
+    inventory = tmp_path / "inventory.yml"
+    inventory.write_text((HERE / "inventory.yml").read_text().replace(
+        "  hosts:\n    control:\n", "  hosts:\n    ghost:\n      ansible_host: 127.0.0.1\n      ansible_port: 9\n"
+        "      ansible_connection: ssh\n    control:\n", 1).replace(
+        "    region_local:\n      hosts:\n        control:\n",
+        "    region_local:\n      hosts:\n        control:\n        ghost:\n", 1))
+    (tmp_path / "group_vars").symlink_to(HERE / "group_vars")
+    proc, report = wrapper(tmp_path, "detect", inventory=inventory)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert report["drifted_hosts"] == ["control", "ghost"]
+    assert report["hosts"]["ghost"]["unreachable"]
+    assert [t["task"] for t in report["hosts"]["control"]["changed"]] == ["Manage the banner"]
+    proc, report = wrapper(tmp_path, "correct", inventory=inventory)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "not reached: ghost" in proc.stderr
+    assert report["drifted_hosts"] == ["ghost"]
+    assert (tmp_path / "banner").read_text() == "managed banner\n"
