@@ -75,6 +75,10 @@ SECRET_PAIR = re.compile(
 URL_CREDENTIALS = re.compile(r"(://[^/\s:@]+:)([^@\s]+)(@)")
 
 
+# The tag of a check that reports another host's drift (an Alertmanager peer down).
+PEER_TAG = "drift_peer"
+
+
 def mask_secrets(text: str) -> str:
     """The text with private keys and secret-looking values replaced by a mask."""
     text = PEM_KEY.sub(f"-----PRIVATE KEY {MASK}-----", text)
@@ -147,7 +151,8 @@ def render_text(report: dict) -> str:
                                                             if entry["failed"] else ""))
         out.append(f"== {host}: {state}")
         for task in entry["changed"]:
-            out.append(f"  * [{task['kind']}] {task['task']}  ({task['path']})")
+            peer = " (a peer's drift: corrected there)" if task.get("peer") else ""
+            out.append(f"  * [{task['kind']}] {task['task']}{peer}  ({task['path']})")
             for line in (task["diff"] or task.get("detail", "")).splitlines():
                 out.append(f"      {line}")
         for failure in entry["failed"]:
@@ -210,6 +215,9 @@ class CallbackModule(CallbackBase):
             "diff": diff,
             # What a check found when it has no diff to show (a health check naming a peer).
             "detail": mask_secrets(str(msg)) if msg and not diff else "",
+            # A finding about another host (a peer it does not see, tagged drift_peer):
+            # corrected on that host, not this one.
+            "peer": PEER_TAG in (task.tags or []),
         })
 
     def v2_runner_on_failed(self, result, ignore_errors=False):

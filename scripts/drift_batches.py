@@ -80,9 +80,18 @@ def held_back(batch: list[str], failed: list[str], groups: dict[str, list[str]],
     return held
 
 
+def peer_only(entry: dict) -> bool:
+    """Every finding of the host is about a peer (a check tagged drift_peer): a converge of
+    this host changes nothing; the peer's correction and the closing check settle it."""
+    return bool(entry.get("changed")) and not entry.get("failed") and not entry.get("unreachable") \
+        and all(t.get("peer") for t in entry["changed"])
+
+
 def correctable(report: dict) -> list[str]:
-    """Drifted hosts a run can reach: an unreachable host is reported, not corrected."""
-    return [h for h in report["drifted_hosts"] if not report["hosts"].get(h, {}).get("unreachable")]
+    """Drifted hosts a run can reach and change: an unreachable host is reported, not
+    corrected; a host whose findings are all a peer's drift waits for the closing check."""
+    return [h for h in report["drifted_hosts"]
+            if not report["hosts"].get(h, {}).get("unreachable") and not peer_only(report["hosts"].get(h, {}))]
 
 
 def inventory_groups(inventories: list[str]) -> dict[str, list[str]]:
@@ -128,8 +137,10 @@ def run_batch(command: list[str]) -> tuple[int, str]:
 
 
 def run(summary_path: str, report: dict, groups: dict[str, list[str]], command: list[str]) -> int:
-    summary = {"corrected": [], "failed": [], "held_back": {}, "unreachable": [], "batches": []}
-    summary["unreachable"] = sorted(set(report["drifted_hosts"]) - set(correctable(report)))
+    summary = {"corrected": [], "failed": [], "held_back": {}, "unreachable": [], "peer_only": [], "batches": []}
+    hosts = report["hosts"]
+    summary["unreachable"] = sorted(h for h in report["drifted_hosts"] if hosts.get(h, {}).get("unreachable"))
+    summary["peer_only"] = sorted(h for h in report["drifted_hosts"] if peer_only(hosts.get(h, {})))
     for batch in batches(correctable(report), groups):
         held = held_back(batch, summary["failed"], groups)
         summary["held_back"].update(held)

@@ -52,6 +52,21 @@ def test_unreachable_hosts_are_reported_not_corrected():
     assert drift_batches.correctable(report) == ["va-web1"]
 
 
+def test_a_host_whose_only_findings_are_a_peers_drift_waits_for_the_closing_check():
+    peer = {"task": "alertmanager : Name the peers missing from Alertmanager's cluster", "peer": True}
+    own = {"task": "alertmanager : Enable and start Alertmanager", "peer": False}
+    report = {"drifted_hosts": ["sp-mon1", "va-mon1", "va-web1"],
+              "hosts": {"sp-mon1": {"changed": [peer], "failed": [], "unreachable": False},
+                        "va-mon1": {"changed": [own], "failed": [], "unreachable": False},
+                        # A peer finding beside one of its own: the host is corrected.
+                        "va-web1": {"changed": [peer, own], "failed": [], "unreachable": False}}}
+    assert drift_batches.correctable(report) == ["va-mon1", "va-web1"]
+    # A failed check is the host's own: corrected even beside a peer finding.
+    report["hosts"]["sp-mon1"]["failed"] = [{"task": "x", "msg": "y"}]
+    assert drift_batches.correctable(report) == ["sp-mon1", "va-mon1", "va-web1"]
+    assert not drift_batches.peer_only({"changed": [], "failed": [], "unreachable": False})
+
+
 RECAP = """PLAY RECAP *****
 sp-db1                     : ok=10   changed=1    unreachable=0    failed=1    skipped=0    rescued=0    ignored=0
 sp-app1                    : ok=30   changed=2    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0
@@ -66,8 +81,10 @@ def test_the_recap_names_the_hosts_that_failed():
 
 def test_run_corrects_every_host_it_can(tmp_path):
     """sp-db1's correction fails: va-db1 (its cluster) waits; every other host is corrected."""
-    report = {"drifted_hosts": ["sp-app1", "sp-db1", "sp-web1", "va-db1", "va-web1", "sp-mon1"],
-              "hosts": {"sp-mon1": {"unreachable": "did not answer"}}}
+    report = {"drifted_hosts": ["sp-app1", "sp-db1", "sp-web1", "va-db1", "va-web1", "sp-mon1", "va-mon1"],
+              "hosts": {"sp-mon1": {"unreachable": "did not answer"},
+                        "va-mon1": {"changed": [{"task": "a peer is missing", "peer": True}], "failed": [],
+                                    "unreachable": False}}}
     groups = {**GROUPS, "loadbalancers": ["sp-web1", "va-web1"]}
     # The "playbook": prints a recap where sp-db1 failed, and exits 2 when it was in the batch.
     script = (
@@ -81,5 +98,6 @@ def test_run_corrects_every_host_it_can(tmp_path):
     assert got["failed"] == ["sp-db1"]
     assert got["held_back"] == {"va-db1": "postgresql member sp-db1 failed its correction"}
     assert got["unreachable"] == ["sp-mon1"]
+    assert got["peer_only"] == ["va-mon1"]
     assert sorted(got["corrected"]) == ["sp-app1", "sp-web1", "va-web1"]
     assert (tmp_path / "ran").read_text().split() == ["sp-app1,sp-db1,sp-web1", "va-web1"]

@@ -57,6 +57,17 @@ def test_text_report_lists_hosts_tasks_and_diffs():
     assert "== va-db1: unreachable" in text
 
 
+def test_text_report_says_which_findings_are_a_peers_drift():
+    report = {"generated_at": "t", "commit": "abc", "baseline": None, "hosts": {
+        "va-mon1": {"changed": [{"kind": "corrective", "task": "alertmanager : Name the peers missing",
+                                 "path": "roles/alertmanager/tasks/service.yml:38", "diff": "",
+                                 "detail": "does not see its peers sp-mon1", "peer": True}],
+                    "failed": [], "unreachable": False}}}
+    text = render_text(report)
+    assert "alertmanager : Name the peers missing (a peer's drift: corrected there)" in text
+    assert "      does not see its peers sp-mon1" in text
+
+
 def test_task_labels_name_the_role_once():
     assert task_label("common", "common : Configure chrony") == "common : Configure chrony"
     assert task_label("common", "Configure chrony") == "common : Configure chrony"
