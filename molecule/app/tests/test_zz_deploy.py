@@ -26,6 +26,14 @@ def release_of(host):
     return json.loads(host.file("/etc/editaliza/app/release.json").content_string)
 
 
+MARK = "/run/editaliza/deploy.json"
+
+
+def marked(hosts):
+    """App hosts that still carry a deploy's mark (roles/app/tasks/guard.yml)."""
+    return [name for name in APP_HOSTS if hosts[name].file(MARK).exists]
+
+
 def test_1_rolling_deploy_loses_no_request(hosts, client, request_loop):
     with request_loop() as result:
         run = deploy("-e", "app_version=1.1.0")
@@ -83,6 +91,8 @@ def test_5_a_broken_release_rolls_back_and_the_site_keeps_answering(hosts, clien
     assert "deploy of 1.3.0 failed on app-sp and was rolled back to 1.1.0" in run.output, run.output[-3000:]
     assert result.failures == [], result.failures[:5]
     assert versions_served(client) == {"1.1.0"}
+    # The deploy stopped after its rollback: converges manage the app again.
+    assert marked(hosts) == []
     assert wait_for(lambda: all(
         hosts["app-sp"].check_output(f"docker inspect -f '{{{{.State.Health.Status}}}}' app-blue-{i}") == "healthy"
         for i in (0, 1)), 30)
@@ -97,3 +107,4 @@ def test_6_a_version_missing_from_the_registry_changes_nothing(hosts, client, ve
     assert f"could not pull 10.214.5.10:5000/editaliza/app:{version}" in run.output, run.output[-3000:]
     assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
     assert versions_served(client) == {"1.1.0"}
+
