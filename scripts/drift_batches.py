@@ -90,8 +90,9 @@ def peer_only(entry: dict) -> bool:
 def correctable(report: dict) -> list[str]:
     """Drifted hosts a run can reach and change: an unreachable host is reported, not
     corrected; a host whose findings are all a peer's drift waits for the closing check."""
+    hosts = report["hosts"]
     return [h for h in report["drifted_hosts"]
-            if not report["hosts"].get(h, {}).get("unreachable") and not peer_only(report["hosts"].get(h, {}))]
+            if not hosts.get(h, {}).get("unreachable") and not peer_only(hosts.get(h, {}))]
 
 
 def inventory_groups(inventories: list[str]) -> dict[str, list[str]]:
