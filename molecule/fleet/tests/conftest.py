@@ -49,7 +49,7 @@ def api(hosts):
 
 @pytest.fixture(scope="session")
 def ansible_log():
-    """What Ansible printed in converge and idempotence (ANSIBLE_LOG_PATH, molecule.yml)."""
+    """What Ansible printed in converge (ANSIBLE_LOG_PATH, molecule.yml)."""
     ephemeral = os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY")
     assert ephemeral, "MOLECULE_EPHEMERAL_DIRECTORY is not set: run this scenario through Molecule"
     path = Path(ephemeral) / "ansible.log"

@@ -9,8 +9,6 @@ import pytest
 from tests.helpers.ansible_run import (
     ROOT,
     assert_refused_before_any_change,
-    converge_playbook,
-    leaked_secrets,
     run_playbook,
 )
 from tests.helpers.vault import read_secret
@@ -84,10 +82,3 @@ def test_the_admin_password_is_in_no_world_readable_file(hosts):
     out = hosts["graf-sp"].run("find /etc /var/lib/grafana -xdev -type f -perm -o=r -size -1M -print0"
                                " | xargs -0 -r grep -lF -- %s", password)
     assert out.stdout.strip() == ""
-
-
-def test_check_diff_run_changes_nothing_and_prints_no_secret():
-    run = run_playbook(converge_playbook(), "--check", "--diff")
-    assert run.rc == 0, run.output[-3000:]
-    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
-    assert leaked_secrets(run.output) == []

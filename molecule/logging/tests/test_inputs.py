@@ -9,7 +9,6 @@ from tests.helpers.ansible_run import (
     ROOT,
     assert_refused_before_any_change,
     converge_playbook,
-    leaked_secrets,
     run_playbook,
 )
 
@@ -52,10 +51,3 @@ def test_kibana_encryption_keys_missing_from_vault_are_named():
     run = run_playbook(converge_playbook(), "-e", "kibana_encryption_vault_path=editaliza/kibana/none")
     assert_refused_before_any_change(
         run, "has no editaliza/kibana/none with keys of 32 characters or more: saved_objects, reporting, security")
-
-
-def test_check_diff_run_changes_nothing_and_prints_no_secret():
-    run = run_playbook(converge_playbook(), "--check", "--diff")
-    assert run.rc == 0, run.output[-3000:]
-    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
-    assert leaked_secrets(run.output) == []

@@ -6,7 +6,6 @@ import json
 from tests.helpers.ansible_run import (
     assert_refused_before_any_change,
     converge_playbook,
-    leaked_secrets,
     run_playbook,
 )
 
@@ -36,10 +35,3 @@ def test_a_rule_file_that_does_not_parse_is_refused_before_reload(tmp_path, host
     assert "promtool check rules" in run.output or "failed to validate" in run.output, run.output[-3000:]
     assert not hosts["mon-sp"].file("/etc/prometheus/rules/broken.yml").exists
     assert hosts["mon-sp"].check_output("systemctl show -p MainPID --value prometheus") == before
-
-
-def test_check_diff_run_on_converged_hosts_changes_nothing_and_prints_no_secret():
-    run = run_playbook(converge_playbook(), "--check", "--diff")
-    assert run.rc == 0, run.output[-3000:]
-    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
-    assert leaked_secrets(run.output) == []

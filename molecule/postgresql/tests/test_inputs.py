@@ -6,7 +6,6 @@ import json
 from tests.helpers.ansible_run import (
     assert_refused_before_any_change,
     converge_playbook,
-    leaked_secrets,
     run_playbook,
 )
 
@@ -43,10 +42,3 @@ def test_two_repository_hosts_with_one_number_are_refused():
 def test_missing_cipher_passphrase_is_named():
     run = run_playbook(converge_playbook(), "-e", "pgbackrest_cipher_vault_path=editaliza/pgbackrest/no-such-cipher")
     assert_refused_before_any_change(run, "pgbackrest: Vault path 'editaliza/pgbackrest/no-such-cipher'")
-
-
-def test_check_diff_run_on_converged_hosts_changes_nothing_and_prints_no_secret():
-    run = run_playbook(converge_playbook(), "--check", "--diff")
-    assert run.rc == 0, run.output[-3000:]
-    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
-    assert leaked_secrets(run.output) == []

@@ -7,7 +7,6 @@ import json
 from tests.helpers.ansible_run import (
     assert_refused_before_any_change,
     converge_playbook,
-    leaked_secrets,
     run_playbook,
 )
 
@@ -47,10 +46,3 @@ def test_missing_vault_path_is_named():
 def test_wrong_type_is_refused_by_the_argument_spec():
     run = run_playbook(converge_playbook(), "-e", '{"redis_sentinel_port": "many"}')
     assert_refused_before_any_change(run, "redis : Validate the role's variables", "redis_sentinel_port")
-
-
-def test_check_diff_run_on_converged_hosts_changes_nothing_and_prints_no_secret():
-    run = run_playbook(converge_playbook(), "--check", "--diff")
-    assert run.rc == 0, run.output[-3000:]
-    assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
-    assert leaked_secrets(run.output) == []
