@@ -124,5 +124,7 @@ def test_a_host_that_does_not_answer_is_reported_and_the_others_are_checked(tmp_
     proc, report = wrapper(tmp_path, "correct", inventory=inventory)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "not reached: ghost" in proc.stderr
+    # The closing check names the hosts the first detection found.
+    assert "checking again: control,ghost" in proc.stderr
     assert report["drifted_hosts"] == ["ghost"]
     assert (tmp_path / "banner").read_text() == "managed banner\n"
