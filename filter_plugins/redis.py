@@ -139,18 +139,55 @@ def redis_topology_problems(groups, hostvars):
     return problems
 
 
-def redis_current_masters(answers, instance_names, fallback):
-    """The address each instance's primary has now: what most Sentinels say, else `fallback`.
+def _live_primary(states):
+    """The primary the instances' own ROLE answers name, "fresh" when they answered and
+    none holds data yet, or None when they disagree or none answered.
 
-    `answers`: one {instance name: [ip, port] or None} per Sentinel that answered. A
-    promotion made by Sentinel is kept, never reverted to the inventory's primary.
+    `states`: [address, ROLE answer] per data host that answered: ["master", offset,
+    [[ip, port, offset], ...]] or ["slave", ip, port, state, offset].
     """
+    named = set()
+    if not states:
+        return None
+    for address, role in states:
+        if not isinstance(role, list) or not role:
+            continue
+        if role[0] == "slave" and len(role) > 1:
+            named.add(str(role[1]))
+        elif role[0] == "master" and (int(role[1] or 0) > 0 or (len(role) > 2 and role[2])):
+            # A primary that has taken writes or has replicas: a live cluster's primary.
+            named.add(str(address))
+    if not named:
+        return "fresh"
+    return named.pop() if len(named) == 1 else None
+
+
+def redis_current_masters(answers, instance_names, fallback, states=None, bootstrap=False):
+    """The address each instance's primary has now; None where nobody can tell.
+
+    `answers`: one {instance name: [ip, port] or None} per Sentinel that answered; what
+    most of them say wins, so a promotion made by Sentinel is kept, never reverted to the
+    inventory's primary. Where no Sentinel answers for an instance, the instances' own
+    replication state decides (`states`: one {"address": ..., "roles": {instance name:
+    ROLE answer}} per data host in the play): the one primary they name; the inventory's primary
+    (`fallback`) only when none holds data yet (a new cluster) or with `bootstrap`. When
+    they name more than one primary, or name none while some instance holds data, the
+    answer is None: the caller changes no replication and stops.
+    """
+    by_instance = {}
+    for host in states or []:
+        for instance, role in (host.get("roles") or {}).items():
+            by_instance.setdefault(instance, []).append([host.get("address"), role])
     masters = {}
     for name in instance_names:
         votes = Counter(
             str(a[name][0]) for a in answers if isinstance(a, dict) and a.get(name)
         )
-        masters[name] = votes.most_common(1)[0][0] if votes else str(fallback)
+        if votes:
+            masters[name] = votes.most_common(1)[0][0]
+            continue
+        live = "fresh" if bootstrap else _live_primary(by_instance.get(name, []))
+        masters[name] = str(fallback) if live == "fresh" else live
     return masters
 
 

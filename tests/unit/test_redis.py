@@ -131,14 +131,58 @@ def test_current_master_follows_the_sentinels_majority():
     answers = [{"sessions": ["10.0.2.20", "6379"], "cache": None},
                {"sessions": ["10.0.2.20", "6379"], "cache": None},
                {"sessions": ["10.0.1.20", "6379"]}]
-    assert redis_current_masters(answers, ["sessions", "cache"], "10.0.1.20") == {
+    # No Sentinel monitors the cache yet, and its instances hold nothing: a new cluster.
+    states = [{"address": "10.0.1.20", "roles": {"cache": ["master", 0, []]}}]
+    assert redis_current_masters(answers, ["sessions", "cache"], "10.0.1.20", states) == {
         "sessions": "10.0.2.20",
         "cache": "10.0.1.20",
     }
 
 
-def test_current_master_without_sentinels_is_the_inventory_primary():
-    assert redis_current_masters([], ["sessions"], "10.0.1.20") == {"sessions": "10.0.1.20"}
+def test_without_any_answer_nobody_can_tell_unless_bootstrapping():
+    # A run limited to a Sentinel-only host while every Sentinel is down.
+    assert redis_current_masters([], ["sessions"], "10.0.1.20") == {"sessions": None}
+    assert redis_current_masters([], ["sessions"], "10.0.1.20", bootstrap=True) == {"sessions": "10.0.1.20"}
+
+
+# ROLE answers (redis-cli --json ROLE) after Sentinel promoted Virginia: the promoted
+# primary with a replica, the old primary following it.
+PROMOTED = ["master", 9120, [["10.0.1.20", "6379", "9120"]]]
+FOLLOWER = ["slave", "10.0.2.20", 6379, "connected", 9120]
+FRESH = ["master", 0, []]
+
+
+def test_without_sentinels_a_promotion_is_kept_from_the_promoted_primary_alone():
+    # A converge with --limit on the promoted host, every Sentinel stopped: the inventory
+    # says 10.0.1.20, the instance says it is the primary of a live cluster.
+    states = [{"address": "10.0.2.20", "roles": {"sessions": PROMOTED}}]
+    assert redis_current_masters([], ["sessions"], "10.0.1.20", states) == {"sessions": "10.0.2.20"}
+
+
+def test_without_sentinels_a_replica_keeps_the_primary_it_follows():
+    states = [{"address": "10.0.1.20", "roles": {"sessions": FOLLOWER}}]
+    assert redis_current_masters([], ["sessions"], "10.0.1.20", states) == {"sessions": "10.0.2.20"}
+
+
+def test_without_sentinels_a_new_cluster_takes_the_inventory_primary():
+    states = [{"address": "10.0.1.20", "roles": {"sessions": FRESH}},
+              {"address": "10.0.2.20", "roles": {"sessions": FRESH}}]
+    assert redis_current_masters([], ["sessions"], "10.0.1.20", states) == {"sessions": "10.0.1.20"}
+
+
+def test_without_sentinels_two_primaries_with_data_are_nobodys_call():
+    states = [{"address": "10.0.1.20", "roles": {"sessions": ["master", 500, []]}},
+              {"address": "10.0.2.20", "roles": {"sessions": PROMOTED}}]
+    assert redis_current_masters([], ["sessions"], "10.0.1.20", states) == {"sessions": None}
+    # Unless the operator says the cluster is new.
+    assert redis_current_masters([], ["sessions"], "10.0.1.20", states, bootstrap=True) == {"sessions": "10.0.1.20"}
+
+
+def test_sentinels_answer_before_the_instances_are_asked():
+    states = [{"address": "10.0.1.20", "roles": {"sessions": ["master", 500, []]}},
+              {"address": "10.0.2.20", "roles": {"sessions": PROMOTED}}]
+    answers = [{"sessions": ["10.0.1.20", "6379"]}]
+    assert redis_current_masters(answers, ["sessions"], "10.0.2.20", states) == {"sessions": "10.0.1.20"}
 
 
 @pytest.mark.parametrize(("count", "configured", "quorum"), [(3, 0, 2), (4, 0, 3), (5, 0, 3), (3, 1, 1)])

@@ -2,14 +2,22 @@
 
 Stopping the primary's sessions instance must make Sentinel promote the replica in the
 other region within 30 s, and clients asking Sentinel must get the new address. The old
-primary, started again, must come back as a replica of the new one. The promoted host is
-recorded for after_failover.yml, which runs after the next converge."""
+primary, started again, must come back as a replica of the new one. Then, with every
+Sentinel stopped, a converge limited to the promoted host must keep it primary with its
+data (the inventory still names the old one). The promoted host is recorded for
+after_failover.yml, which runs after the next converge."""
 
+import json
 import os
 import uuid
 from pathlib import Path
 
 from conftest import DATA_HOSTS, PORTS, wait_for
+
+from tests.helpers.ansible_run import converge_playbook, leaked_secrets, run_playbook
+
+SENTINEL_UNIT = "redis-sentinel@editaliza.service"
+SENTINEL_HOSTS = ("redis-sp", "redis-va", "redis-mon")
 
 
 def test_stopping_the_primary_promotes_the_replica_within_30_s(cli, hosts):
@@ -48,3 +56,33 @@ def test_stopping_the_primary_promotes_the_replica_within_30_s(cli, hosts):
     print(f"{old} rejoined as a replica of {new} after {waited:.1f} s")
     assert ok, f"{old} did not come back as a replica of {new}"
     Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "promoted-primary").write_text(cli.addresses[new])
+
+
+def test_with_every_sentinel_down_a_converge_of_the_promoted_host_keeps_it_primary(cli, hosts, tmp_path):
+    # Runs after the failover above: the inventory names the old primary, Sentinel the new.
+    promoted = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "promoted-primary").read_text().strip()
+    new = next(h for h in DATA_HOSTS if cli.addresses[h] == promoted)
+    old = next(h for h in DATA_HOSTS if h != new)
+    key, value = "session:no-sentinel-probe", uuid.uuid4().hex
+    for host in SENTINEL_HOSTS:
+        hosts[host].check_output(f"systemctl stop {SENTINEL_UNIT}")
+    try:
+        assert cli.as_user("app", "redis-mon", new, PORTS["sessions"], "SET", key, value).stdout.strip() == "OK"
+        # The hosts left out by --limit gather no facts: their addresses come from the
+        # inventory, as in the lab and production.
+        inventory = tmp_path / "addresses.json"
+        addresses = {h: {"fleet_address": a} for h, a in cli.addresses.items()}
+        inventory.write_text(json.dumps({"all": {"hosts": addresses}}))
+        run = run_playbook(converge_playbook(), "--inventory", str(inventory), "--limit", new)
+        print(f"converge --limit {new} with every Sentinel stopped: rc {run.rc}, recap {run.recap}")
+        assert run.rc == 0, run.output[-4000:]
+        assert leaked_secrets(run.output) == []
+        # No REPLICAOF was sent: the promoted host is still the primary, with the write.
+        assert "role:master" in cli.admin(new, "sessions", "INFO", "replication").stdout
+        assert cli.as_user("app", "redis-mon", new, PORTS["sessions"], "GET", key).stdout.strip() == value
+        info = cli.admin(old, "sessions", "INFO", "replication").stdout
+        assert "role:slave" in info, info
+        assert f"master_host:{promoted}" in info, info
+    finally:
+        for host in SENTINEL_HOSTS:
+            hosts[host].check_output(f"systemctl start {SENTINEL_UNIT}")
