@@ -2,10 +2,9 @@
 `scripts/drift correct`. Runs last: it changes the hosts.
 
 What is changed by hand (as an incident or an intruder would):
-- va-web1: a managed file edited (chrony.conf), a process listening on a port the
-  topology does not declare there, and an address added at run time to the nftables set
-  that admits SSH;
-- va-mon1: Alertmanager stopped (so sp-mon1's Alertmanager misses its peer);
+- va-mon1: a managed file edited (chrony.conf), a process listening on a port the
+  topology does not declare there, an address added at run time to the nftables set
+  that admits SSH, and Alertmanager stopped (so sp-mon1's Alertmanager misses its peer);
 - sp-db1: an account `mallory` with a sudoers file granting everything, the Redis
   cache's eviction policy changed with CONFIG SET, and `ALTER SYSTEM SET work_mem` on the
   primary with a reload.
@@ -16,8 +15,9 @@ sp-mon1's finding names its missing peer and is marked as the peer's drift. The
 correction must put back everything the repository owns in one batch (the drifted hosts
 share no cluster; sp-mon1 is left to the closing check, which finds its peer back), leave
 the listener for a person (reported, not killed), and exit 1 naming only that; the hosts
-are checked directly too. The drifts share three hosts so that the correction is one
-batch: the scenario's time is CI's budget. Kernel parameters are not part of this: the
+are checked directly too. The drifts share two hosts (and the peer) so that the
+correction is one batch of two and the closing check three hosts: the scenario's time
+is CI's budget. Kernel parameters are not part of this: the
 test hosts do not own their kernel (README).
 """
 
@@ -40,15 +40,15 @@ PEER_TASK = "alertmanager : Name the peers missing from Alertmanager's cluster"
 NFT_TASK = "common : Load the firewall's ruleset file when the running table differs from it"
 PRIVILEGE_TASK = "common : Take away privilege the inventory does not grant (accounts, sudoers, sudo groups)"
 EXPECTED = {
-    "va-web1": {"common : Configure chrony", "common : Restart chrony", LISTENER_TASK, NFT_TASK},
-    "va-mon1": {"alertmanager : Enable and start Alertmanager"},
+    "va-mon1": {"common : Configure chrony", "common : Restart chrony", LISTENER_TASK, NFT_TASK,
+                "alertmanager : Enable and start Alertmanager"},
     "sp-mon1": {PEER_TASK},
     "sp-db1": {PRIVILEGE_TASK,
                "redis : Put back settings changed at run time (CONFIG SET)",
                "postgresql : Keep ALTER SYSTEM's settings file empty",
                "postgresql : Reload the server's configuration"},
 }
-CORRECTED = ["sp-db1", "va-mon1", "va-web1"]
+CORRECTED = ["sp-db1", "va-mon1"]
 
 
 def drift(mode):
@@ -87,15 +87,15 @@ def test_one_detection_names_every_drift_and_one_correction_fixes_what_the_repos
         stale.unlink()
     admin = read_secret("editaliza/redis/admin")
 
-    hosts["va-web1"].check_output(f"echo {MARK!r} >> /etc/chrony/chrony.conf")
-    hosts["va-web1"].check_output(f"systemd-run --unit=edz-intruder-listener python3 -m http.server "
+    hosts["va-mon1"].check_output(f"echo {MARK!r} >> /etc/chrony/chrony.conf")
+    hosts["va-mon1"].check_output(f"systemd-run --unit=edz-intruder-listener python3 -m http.server "
                                   f"{LISTENER_PORT} --bind 0.0.0.0 --directory /tmp")
     hosts["va-mon1"].check_output("systemctl stop prometheus-alertmanager.service")
     hosts["sp-db1"].check_output("useradd --create-home --shell /bin/bash mallory")
     hosts["sp-db1"].check_output("echo 'mallory ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/mallory "
                                  "&& chmod 0440 /etc/sudoers.d/mallory")
     assert redis_cli(hosts["sp-db1"], admin, "CONFIG SET maxmemory-policy noeviction") == "OK"
-    hosts["va-web1"].check_output(f"nft add element inet editaliza ssh_v4 '{{ {INTRUDER_ADDRESS} }}'")
+    hosts["va-mon1"].check_output(f"nft add element inet editaliza ssh_v4 '{{ {INTRUDER_ADDRESS} }}'")
     hosts["sp-db1"].check_output("runuser -u postgres -- psql -XAtc \"ALTER SYSTEM SET work_mem = '64MB'\" "
                                  "-c 'SELECT pg_reload_conf()'")
 
@@ -109,8 +109,8 @@ def test_one_detection_names_every_drift_and_one_correction_fixes_what_the_repos
     kinds = {t["kind"] for h in EXPECTED for t in report["hosts"][h]["changed"]}
     assert kinds == {"corrective"}
     # Each finding says what moved.
-    assert MARK in finding(report, "va-web1", "common : Configure chrony")
-    assert f"0.0.0.0:{LISTENER_PORT} python3" in finding(report, "va-web1", LISTENER_TASK)
+    assert MARK in finding(report, "va-mon1", "common : Configure chrony")
+    assert f"0.0.0.0:{LISTENER_PORT} python3" in finding(report, "va-mon1", LISTENER_TASK)
     assert "does not see its peers va-mon1" in finding(report, "sp-mon1", PEER_TASK)
     peers = {(h, t["task"]) for h in EXPECTED for t in report["hosts"][h]["changed"] if t["peer"]}
     assert peers == {("sp-mon1", PEER_TASK)}
@@ -119,15 +119,15 @@ def test_one_detection_names_every_drift_and_one_correction_fixes_what_the_repos
     assert "mallory ALL=(ALL) NOPASSWD: ALL" in privilege
     assert "maxmemory-policy noeviction" in finding(report, "sp-db1",
                                                     "redis : Put back settings changed at run time (CONFIG SET)")
-    assert INTRUDER_ADDRESS in finding(report, "va-web1", NFT_TASK)
+    assert INTRUDER_ADDRESS in finding(report, "va-mon1", NFT_TASK)
     assert "work_mem = '64MB'" in finding(report, "sp-db1", "postgresql : Keep ALTER SYSTEM's settings file empty")
     text = (REPORT / "corrected-report.txt").read_text()
     assert all(host in text for host in EXPECTED)
     assert leaked_secrets(json.dumps(report) + text) == []
 
     # The closing detection: only the listener is left, for a person; correct says so.
-    assert (rc, closing["drifted_hosts"]) == (1, ["va-web1"]), out[-3000:]
-    assert tasks(closing, "va-web1") == {LISTENER_TASK}
+    assert (rc, closing["drifted_hosts"]) == (1, ["va-mon1"]), out[-3000:]
+    assert tasks(closing, "va-mon1") == {LISTENER_TASK}
     correction = json.loads((REPORT / "correction.json").read_text())
     assert sorted(correction["corrected"]) == CORRECTED, correction
     assert [sorted(b["hosts"]) for b in correction["batches"]] == [CORRECTED], correction
@@ -137,13 +137,13 @@ def test_one_detection_names_every_drift_and_one_correction_fixes_what_the_repos
     assert 'fleet_drift_changed_tasks{host="sp-db1",kind="corrective"} 0' in metric, metric
 
     # On the hosts themselves.
-    assert MARK not in hosts["va-web1"].file("/etc/chrony/chrony.conf").content_string
+    assert MARK not in hosts["va-mon1"].file("/etc/chrony/chrony.conf").content_string
     assert hosts["va-mon1"].service("prometheus-alertmanager").is_running
     assert not hosts["sp-db1"].file("/etc/sudoers.d/mallory").exists
     assert hosts["sp-db1"].user("mallory").shell == "/usr/sbin/nologin"
     assert redis_cli(hosts["sp-db1"], admin, "CONFIG GET maxmemory-policy").split() == ["maxmemory-policy",
                                                                                           "allkeys-lru"]
-    assert INTRUDER_ADDRESS not in hosts["va-web1"].check_output("nft list set inet editaliza ssh_v4")
+    assert INTRUDER_ADDRESS not in hosts["va-mon1"].check_output("nft list set inet editaliza ssh_v4")
     assert hosts["sp-db1"].check_output("runuser -u postgres -- psql -XAtc 'SHOW work_mem'") != "64MB"
-    assert hosts["va-web1"].socket(f"tcp://0.0.0.0:{LISTENER_PORT}").is_listening
-    hosts["va-web1"].check_output("systemctl stop edz-intruder-listener")
+    assert hosts["va-mon1"].socket(f"tcp://0.0.0.0:{LISTENER_PORT}").is_listening
+    hosts["va-mon1"].check_output("systemctl stop edz-intruder-listener")
