@@ -108,3 +108,28 @@ def test_6_a_version_missing_from_the_registry_changes_nothing(hosts, client, ve
     assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
     assert versions_served(client) == {"1.1.0"}
 
+
+
+def test_7_a_run_during_a_deploy_stops_in_its_preflight_and_an_old_mark_no_longer_holds(hosts):
+    # A deploy's mark as playbooks/deploy.yml writes it (roles/app/tasks/mark.yml), on one
+    # app host, as if that deploy were running now.
+    host = hosts["app-va"]
+    started = int(host.check_output("date +%s"))
+    mark = {"started": started, "version": "1.2.0", "strategy": "rolling", "by": "test_7"}
+    host.check_output(f"echo {json.dumps(json.dumps(mark))} > {MARK}")
+    converge = Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"]) / "converge.yml"
+    try:
+        # Only the always-tagged preflight can run: the rest of the converge is not needed
+        # to show where the run stops.
+        run = run_playbook(converge, "--tags", "edz_preflight_only")
+        assert run.rc != 0, run.output[-3000:]
+        assert f"app on app-va: a deploy (rolling to 1.2.0, started {started} by test_7) is in progress; " \
+               "nothing was changed" in " ".join(run.output.split()), run.output[-3000:]
+        assert all(r["changed"] == 0 for r in run.recap.values()), run.recap
+        # A mark older than app_deploy_guard_minutes (120) is a deploy that died.
+        mark["started"] = started - 3 * 3600
+        host.check_output(f"echo {json.dumps(json.dumps(mark))} > {MARK}")
+        run = run_playbook(converge, "--tags", "edz_preflight_only")
+        assert run.rc == 0, run.output[-3000:]
+    finally:
+        host.check_output(f"rm -f {MARK}")
