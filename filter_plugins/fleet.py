@@ -13,13 +13,26 @@ Conventions it checks (the inventory's side of the roles' contracts):
   - PostgreSQL hosts say `postgresql_role: primary|replica` and optionally
     `postgresql_cluster` (default `main`); each cluster has exactly one primary, and when
     it has replicas at least one of them is in another region than the primary;
-  - no two hosts share a fleet address (`fleet_address`, or an IP `ansible_host`).
+  - no two hosts share a fleet address (`fleet_address`, or an IP `ansible_host`);
+  - host names are DNS names (lowercase labels of letters, digits and inner hyphens):
+    certificates, pg_hba, upstreams and Prometheus targets are built from them;
+  - a variable named with a role's prefix (`app_`, `redis_`, ...) is one that role
+    declares in its meta/argument_specs.yml: a misspelt name would be ignored and the
+    default applied (the closest declared name is suggested);
+  - every variable named `*_port` or `*_port_base` the inventory sets is in 1-65535.
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import re
 from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from ansible.errors import AnsibleError
 
 REGION_PREFIX = "region_"
 SERVICE_GROUPS = (
@@ -27,6 +40,71 @@ SERVICE_GROUPS = (
     "logging",
 )
 DEFAULT_OPTIONS = {"require_logging": True, "require_monitoring": True}
+ROLES_DIR = Path(__file__).resolve().parent.parent / "roles"
+DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+PORT_NAME = re.compile(r"_port(_base)?$")
+
+
+def _published_facts(tasks):
+    """The facts `tasks` publish to later runs (set_fact with cacheable: true), in blocks too."""
+    names = set()
+    for task in tasks or []:
+        for body in (task.get("ansible.builtin.set_fact"), task.get("set_fact")):
+            if isinstance(body, dict) and body.get("cacheable") is True:
+                names.update(k for k in body if k != "cacheable")
+        for key in ("block", "rescue", "always"):
+            names.update(_published_facts(task.get(key)))
+    return names
+
+
+@lru_cache(maxsize=1)
+def declared_variables(roles_dir=ROLES_DIR):
+    """({role name prefixes}, {every variable a role declares in its argument specs, and
+    every fact a role publishes to later runs: cached facts are host variables too})."""
+    prefixes, names = set(), set()
+    for spec in sorted(Path(roles_dir).glob("*/meta/argument_specs.yml")):
+        prefixes.add(spec.parent.parent.name + "_")
+        for entry in (yaml.safe_load(spec.read_text()).get("argument_specs") or {}).values():
+            names.update((entry or {}).get("options") or {})
+    for tasks_file in sorted(Path(roles_dir).glob("*/tasks/*.yml")):
+        names.update(_published_facts(yaml.safe_load(tasks_file.read_text())))
+    return frozenset(prefixes), frozenset(names)
+
+
+def _port_value(hv, name):
+    """The variable as an integer; None when it is not one (a template that fails here,
+    or a value of another type, is its role's to refuse)."""
+    try:
+        value = hv.get(name)
+    except AnsibleError:
+        return None
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _variable_problems(hosts, hostvars):
+    prefixes, declared = declared_variables()
+    unknown = defaultdict(list)
+    ports = []
+    for host in hosts:
+        hv = hostvars.get(host, {})
+        for name in list(hv.keys()):
+            if name.startswith(tuple(prefixes)) and name not in declared:
+                unknown[name].append(host)
+            if PORT_NAME.search(name):
+                value = _port_value(hv, name)
+                if value is not None and not 1 <= value <= 65535:
+                    ports.append(f"host '{host}': {name} is {value}, expected a port in 1-65535")
+    problems = []
+    for name, owners in sorted(unknown.items()):
+        close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.8)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(f"{name}, set for {_names(owners)}, is not a variable any role declares{hint}")
+    return problems + ports
 
 
 def _static_address(hv):
@@ -113,7 +191,12 @@ def fleet_problems(groups, hostvars, options=None):
     for address, owners in sorted(by_address.items()):
         if len(owners) > 1:
             problems.append(f"hosts {_names(owners)} share the address {address}")
-    return problems
+
+    bad_names = [h for h in hosts if not DNS_NAME.match(h)]
+    if bad_names:
+        problems.append(f"host names {_names(bad_names)} are not DNS names (lowercase letters, digits, inner "
+                        "hyphens, dots between labels): certificates and service addresses are built from them")
+    return problems + _variable_problems(hosts, hostvars)
 
 
 class FilterModule:

@@ -193,6 +193,32 @@ def firewall_admits(allow, port, address, proto="tcp"):
 CONTAINER_TYPES = ("docker", "container", "containerd", "lxc", "podman")
 
 
+def fleet_down_hosts(value, inventory_hosts=None):
+    """The hosts an operator declares down (`fleet_hosts_down`: "a,b" or a list), sorted.
+
+    With `inventory_hosts`, a name that is not among them is refused: a typo must not
+    quietly leave a host unchecked while the real one is still reached.
+    """
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        names = [n.strip() for n in value.split(",")]
+    elif isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
+        names = [n.strip() for n in value]
+    else:
+        raise AnsibleFilterError(
+            f"fleet_hosts_down: expected host names, as 'a,b' or a list, got {value!r}"
+        )
+    names = sorted({n for n in names if n})
+    if inventory_hosts is not None:
+        unknown = [n for n in names if n not in inventory_hosts]
+        if unknown:
+            raise AnsibleFilterError(
+                f"fleet_hosts_down names {', '.join(unknown)}, not in the inventory; expected inventory host names"
+            )
+    return names
+
+
 def in_container(virtualization_role, virtualization_type):
     """True when the host is a container guest: it shares its host's kernel and clock, so
     kernel parameters and time discipline are the host's business (ansible_virtualization_*)."""
@@ -215,4 +241,5 @@ class FilterModule:
             "firewall_admits": firewall_admits,
             "reject_ip_addresses": reject_ip_addresses,
             "in_container": in_container,
+            "fleet_down_hosts": fleet_down_hosts,
         }

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from tests.helpers.ansible_run import ROOT, tool
+from tests.integration.ghost import inventory_with_ghost
 
 HERE = Path(__file__).parent
 SECRET = "Wq3vTn8sLrX2pQ9z"  # a value the test invents; the report must never show it
@@ -109,13 +110,7 @@ def test_a_host_that_does_not_answer_is_reported_and_the_others_are_checked(tmp_
     run(tmp_path)
     (tmp_path / "banner").write_text("edited by hand\n")
     # A second host nobody answers for: SSH to a closed port on loopback.
-    inventory = tmp_path / "inventory.yml"
-    inventory.write_text((HERE / "inventory.yml").read_text().replace(
-        "  hosts:\n    control:\n", "  hosts:\n    ghost:\n      ansible_host: 127.0.0.1\n      ansible_port: 9\n"
-        "      ansible_connection: ssh\n    control:\n", 1).replace(
-        "    region_local:\n      hosts:\n        control:\n",
-        "    region_local:\n      hosts:\n        control:\n        ghost:\n", 1))
-    (tmp_path / "group_vars").symlink_to(HERE / "group_vars")
+    inventory = inventory_with_ghost(tmp_path)
     proc, report = wrapper(tmp_path, "detect", inventory=inventory)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert report["drifted_hosts"] == ["control", "ghost"]

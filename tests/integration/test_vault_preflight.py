@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.ansible_run import ROOT, tool
+from tests.integration.ghost import inventory_with_ghost
 
 HERE = Path(__file__).parent
 VAULT_DIR = ROOT / ".lab/vault-test"
@@ -92,9 +93,35 @@ def test_refused_credentials_stop_the_run(vault_env, tmp_path):
     assert not (tmp_path / "marker").exists()
 
 
+def test_a_refused_token_is_named_as_such_before_any_path(vault_env, tmp_path):
+    env = {k: v for k, v in vault_env.items() if k not in ("VAULT_ROLE_ID", "VAULT_SECRET_ID")}
+    rc, output = run({**env, "VAULT_TOKEN": "hvs.not-a-token-of-this-vault"}, tmp_path / "marker")
+    assert rc != 0
+    assert "refused the token (VAULT_TOKEN: permission denied" in " ".join(output.split())
+    assert "missing or unreadable" not in output
+    assert "not-a-token-of-this-vault" not in output
+    assert not (tmp_path / "marker").exists()
+
+
 def test_missing_credentials_are_named(vault_env, tmp_path):
     env = {k: v for k, v in vault_env.items() if k not in ("VAULT_ROLE_ID", "VAULT_SECRET_ID")}
     rc, output = run(env, tmp_path / "marker")
     assert rc != 0
     assert "Set VAULT_TOKEN, or VAULT_ROLE_ID and VAULT_SECRET_ID" in output
+    assert not (tmp_path / "marker").exists()
+
+
+def test_a_host_that_does_not_answer_stops_the_run_naming_it_and_the_flag(vault_env, tmp_path):
+    # A second host nobody answers for: SSH to a closed port on loopback.
+    inventory = inventory_with_ghost(tmp_path)
+    rc, output = run(vault_env, tmp_path / "marker", "-i", str(inventory))
+    assert rc != 0
+    flat = " ".join(output.split())
+    assert "Not answering: ghost. Nothing was changed." in flat, output[-3000:]
+    assert "declare them: -e fleet_hosts_down=ghost" in flat
+    assert not (tmp_path / "marker").exists()
+    # A misspelt name is refused, not taken as "nothing is down".
+    rc, output = run(vault_env, tmp_path / "marker", "-i", str(inventory), "-e", "fleet_hosts_down=ghots")
+    assert rc != 0
+    assert "fleet_hosts_down names ghots, not in the inventory" in output, output[-3000:]
     assert not (tmp_path / "marker").exists()

@@ -159,3 +159,36 @@ def test_each_inventory_is_a_sound_fleet(inventory):
     groups["all"] = sorted(hostvars)
     options = {"require_logging": hostvars[next(iter(hostvars))].get("fleet_require_logging", True)}
     assert fleet_problems(groups, hostvars, options) == []
+
+
+def test_a_host_name_that_is_not_a_dns_name_is_refused():
+    groups, hostvars = variant()
+    for name in ("sp-web1",):
+        groups = {g: [("sp_web1" if h == name else h) for h in members] for g, members in groups.items()}
+        hostvars["sp_web1"] = hostvars.pop(name)
+    problems = fleet_problems(groups, hostvars)
+    assert len(problems) == 1
+    assert "host names sp_web1 are not DNS names" in problems[0]
+
+
+def test_a_misspelt_role_variable_is_named_with_the_closest_declared_one():
+    groups, hostvars = variant()
+    hostvars["sp-web1"]["app_instance_per_host"] = 1
+    hostvars["va-web1"]["app_instance_per_host"] = 1
+    hostvars["sp-db1"]["postgresql_rol"] = "primary"
+    problems = fleet_problems(groups, hostvars)
+    assert ("app_instance_per_host, set for sp-web1, va-web1, is not a variable any role declares "
+            "(did you mean app_instances_per_host?)") in problems
+    assert any(p.startswith("postgresql_rol, set for sp-db1,") and "did you mean postgresql_role?" in p
+               for p in problems), problems
+
+
+def test_a_port_outside_the_range_is_refused_naming_host_and_variable():
+    groups, hostvars = variant()
+    hostvars["sp-db1"]["redis_sentinel_port"] = 70000
+    hostvars["va-db1"]["pgbouncer_port"] = "0"
+    hostvars["sp-web1"]["app_port_base"] = 8080
+    problems = fleet_problems(groups, hostvars)
+    assert "host 'sp-db1': redis_sentinel_port is 70000, expected a port in 1-65535" in problems
+    assert "host 'va-db1': pgbouncer_port is 0, expected a port in 1-65535" in problems
+    assert len(problems) == 2, problems

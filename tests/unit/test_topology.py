@@ -8,6 +8,7 @@ from filter_plugins.topology import (
     firewall_allow,
     fleet_address,
     fleet_addresses,
+    fleet_down_hosts,
     host_region,
     in_container,
     url_host,
@@ -181,3 +182,17 @@ def test_in_container_only_for_container_guests(role, kind, expected):
 def test_url_host_brackets_ipv6_only():
     assert url_host("10.0.1.5") == "10.0.1.5"
     assert url_host("fd00::20") == "[fd00::20]"
+
+
+@pytest.mark.parametrize(("value", "hosts"), [(None, []), ("", []), ("va-db1", ["va-db1"]),
+                                              ("va-db1, sp-db1,", ["sp-db1", "va-db1"]),
+                                              (["sp-db1", "sp-db1"], ["sp-db1"])])
+def test_hosts_declared_down_read_as_a_list(value, hosts):
+    assert fleet_down_hosts(value, ["sp-db1", "va-db1"]) == hosts
+
+
+def test_a_host_declared_down_must_be_in_the_inventory():
+    with pytest.raises(AnsibleFilterError, match="fleet_hosts_down names sp-db9, not in the inventory"):
+        fleet_down_hosts("sp-db9", ["sp-db1"])
+    with pytest.raises(AnsibleFilterError, match="expected host names"):
+        fleet_down_hosts({"sp-db1": True})
