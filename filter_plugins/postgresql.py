@@ -59,6 +59,44 @@ def postgresql_sizing(memtotal_mb, vcpus, pools=1, reserved=10, host="this host"
     }
 
 
+# Settings a hot standby needs at least as high as its primary's, or it refuses to start
+# (PostgreSQL's documentation, "Hot Standby" > Administrator's Overview), with
+# PostgreSQL's defaults where the role does not set them.
+STANDBY_MINIMUMS = {
+    "max_connections": None,  # from the sizing
+    "max_worker_processes": None,  # from the sizing
+    "max_wal_senders": 10,
+    "max_prepared_transactions": 0,
+    "max_locks_per_transaction": 64,
+}
+
+
+def postgresql_standby_settings(sizing, overrides=None, host="this host"):
+    """The values of STANDBY_MINIMUMS a host runs with: its sizing, the role's fixed
+    values, then the inventory's `postgresql_settings` over them."""
+    values = {name: (sizing[name] if default is None else default) for name, default in STANDBY_MINIMUMS.items()}
+    for name, value in (overrides or {}).items():
+        if name in STANDBY_MINIMUMS:
+            try:
+                values[name] = int(value)
+            except (TypeError, ValueError) as exc:
+                raise AnsibleFilterError(
+                    f"postgresql on {host}: postgresql_settings.{name} must be a whole number, got {value!r}"
+                ) from exc
+    return values
+
+
+def postgresql_standby_problems(replica_values, primary_values, replica, primary):
+    """One message per setting the replica runs lower than its primary."""
+    return [
+        f"postgresql: replica {replica} would run {name} = {replica_values[name]}, below its primary "
+        f"{primary}'s {primary_values[name]}; a hot standby refuses to start so (raise it with "
+        f"postgresql_settings or size {replica} like {primary})"
+        for name in STANDBY_MINIMUMS
+        if int(replica_values[name]) < int(primary_values[name])
+    ]
+
+
 def postgresql_clusters(groups, hostvars):
     """{cluster: {"primary": host, "replicas": [hosts]}} from the `postgres` group.
 
@@ -133,6 +171,8 @@ class FilterModule:
         return {
             "postgresql_sizing": postgresql_sizing,
             "postgresql_clusters": postgresql_clusters,
+            "postgresql_standby_settings": postgresql_standby_settings,
+            "postgresql_standby_problems": postgresql_standby_problems,
             "postgresql_slot_name": postgresql_slot_name,
             "postgresql_hba": postgresql_hba,
         }

@@ -3,7 +3,14 @@
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from filter_plugins.postgresql import postgresql_clusters, postgresql_hba, postgresql_sizing, postgresql_slot_name
+from filter_plugins.postgresql import (
+    postgresql_clusters,
+    postgresql_hba,
+    postgresql_sizing,
+    postgresql_slot_name,
+    postgresql_standby_problems,
+    postgresql_standby_settings,
+)
 
 GROUPS = {
     "postgres": ["sp-db1", "va-db1"],
@@ -106,3 +113,27 @@ def test_hba_unknown_group_is_named():
     with pytest.raises(AnsibleFilterError, match="pg_hba rule 'x': group 'nosuch'"):
         postgresql_hba("sp-db1", GROUPS, HOSTVARS, [{"name": "x", "database": "a", "user": "b",
                                                      "from_groups": ["nosuch"]}], ADDRESS)
+
+
+def test_a_replica_sized_below_its_primary_is_named_setting_by_setting():
+    primary = postgresql_standby_settings(postgresql_sizing(16384, 8))
+    replica = postgresql_standby_settings(postgresql_sizing(4096, 2))
+    problems = postgresql_standby_problems(replica, primary, "va-db1", "sp-db1")
+    # pool size 16 vs 10 per pool: max_connections 26 vs 20; worker processes 8 both.
+    assert problems == ["postgresql: replica va-db1 would run max_connections = 20, below its primary sp-db1's 26; "
+                        "a hot standby refuses to start so (raise it with postgresql_settings or size va-db1 like "
+                        "sp-db1)"]
+
+
+def test_overrides_count_and_a_replica_may_run_higher():
+    primary = postgresql_standby_settings(postgresql_sizing(4096, 2), {"max_locks_per_transaction": 128})
+    replica = postgresql_standby_settings(postgresql_sizing(4096, 2), {"max_connections": "40"})
+    problems = postgresql_standby_problems(replica, primary, "va-db1", "sp-db1")
+    assert len(problems) == 1
+    assert "max_locks_per_transaction = 64, below its primary sp-db1's 128" in problems[0]
+    assert replica["max_connections"] == 40
+
+
+def test_a_standby_setting_that_is_not_a_number_is_named():
+    with pytest.raises(AnsibleFilterError, match=r"va-db1: postgresql_settings.max_wal_senders must be a whole"):
+        postgresql_standby_settings(postgresql_sizing(4096, 2), {"max_wal_senders": "lots"}, "va-db1")
