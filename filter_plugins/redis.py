@@ -146,9 +146,9 @@ def _live_primary(states):
     `states`: [address, ROLE answer] per data host that answered: ["master", offset,
     [[ip, port, offset], ...]] or ["slave", ip, port, state, offset].
     """
-    named = set()
     if not states:
         return None
+    named = set()
     for address, role in states:
         if not isinstance(role, list) or not role:
             continue
