@@ -22,6 +22,11 @@ converged from), a change is "intended" when the repository changed since then i
 task's role (or playbook) or in the inventory, since the change may come from that
 edit; otherwise it is "corrective": the host moved away from what the repository says.
 Without a baseline every change is "unclassified".
+
+With DRIFT_PROBE_FILE (the probe run of scripts/drift's fast path) it writes that file
+instead: per host the state digests of edz_state_digest and the probe's own findings,
+and the digest of the secrets the repository reads; a refused preflight is reported as
+in a check run.
 """
 
 from __future__ import annotations
@@ -61,6 +66,13 @@ options:
       - section: drift_report
         key: baseline_commit
     type: str
+  probe_file:
+    description: >-
+      Set for the fast path's probe run (playbooks/drift-probe.yml): write each host's
+      state digests and the probe's own findings to this file instead of a report.
+    env:
+      - name: DRIFT_PROBE_FILE
+    type: path
 """
 
 MASK = "********"
@@ -161,6 +173,30 @@ def render_text(report: dict) -> str:
     return "\n".join(out)
 
 
+def new_report(hosts: dict, baseline: str | None, commit: str | None, refused: list[str], now: float) -> dict:
+    return {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "commit": commit,
+        "baseline": baseline or None,
+        "hosts": hosts,
+        "drifted_hosts": sorted(h for h, e in hosts.items() if drifted(e)),
+        "refused": "; ".join(refused) or None,
+    }
+
+
+def write_report(directory: Path, report: dict, now: float, metric_hosts=None) -> None:
+    """drift-report.json/.txt, and the metric files of metric_hosts (default: every host
+    of the report); none when the inputs were refused."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "drift-report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    (directory / "drift-report.txt").write_text(render_text(report))
+    if report["refused"]:
+        # The inputs were refused: no host was checked, no metric may say otherwise.
+        return
+    for host in report["hosts"] if metric_hosts is None else metric_hosts:
+        (directory / f"{host}.prom").write_text(prometheus_textfile(host, report["hosts"][host], now))
+
+
 class CallbackModule(CallbackBase):
     CALLBACK_VERSION = 2.0
     CALLBACK_TYPE = "aggregate"
@@ -172,11 +208,14 @@ class CallbackModule(CallbackBase):
         self._hosts: dict[str, dict] = {}
         self._root = os.getcwd()
         self._refused: list[str] = []
+        self._states: dict[str, dict] = {}
+        self._secrets: str | None = None
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         self._dir = Path(self.get_option("report_dir"))
         self._baseline = self.get_option("baseline_commit")
+        self._probe_file = self.get_option("probe_file")
         # Hosts scripts/drift found unreachable before the check (and left out of it).
         for host in filter(None, os.environ.get("DRIFT_UNREACHABLE", "").split(",")):
             self._entry(host)["unreachable"] = "did not answer before the check"
@@ -202,6 +241,11 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_ok(self, result):
         self._entry(result._host.get_name())
+        if result._task.action.endswith("edz_state_digest"):
+            self._states[result._host.get_name()] = result._result.get("state")
+        facts = result._result.get("ansible_facts") or {}
+        if "drift_secrets_digest" in facts:
+            self._secrets = facts["drift_secrets_digest"]
         if not result._result.get("changed"):
             return
         task = result._task
@@ -262,19 +306,11 @@ class CallbackModule(CallbackBase):
         for entry in self._hosts.values():
             for task in entry["changed"]:
                 task["kind"] = classify(task["path"], changed_files, self._root)
-        report = {
-            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
-            "commit": self._commit(),
-            "baseline": self._baseline or None,
-            "hosts": self._hosts,
-            "drifted_hosts": sorted(h for h, e in self._hosts.items() if drifted(e)),
-            "refused": "; ".join(self._refused) or None,
-        }
-        self._dir.mkdir(parents=True, exist_ok=True)
-        (self._dir / "drift-report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
-        (self._dir / "drift-report.txt").write_text(render_text(report))
-        if report["refused"]:
-            # The inputs were refused: no host was checked, no metric may say otherwise.
+        report = new_report(self._hosts, self._baseline, self._commit(), self._refused, now)
+        if self._probe_file and not report["refused"]:
+            # localhost only digests the secrets: not a host of the fleet.
+            hosts = {h: {**e, "state": self._states.get(h)} for h, e in self._hosts.items() if h != "localhost"}
+            probe = {"generated_at": report["generated_at"], "hosts": hosts, "secrets": self._secrets}
+            Path(self._probe_file).write_text(json.dumps(probe, indent=2, sort_keys=True))
             return
-        for host, entry in self._hosts.items():
-            (self._dir / f"{host}.prom").write_text(prometheus_textfile(host, entry, now))
+        write_report(self._dir, report, now)

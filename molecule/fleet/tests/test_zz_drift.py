@@ -1,6 +1,12 @@
 """Drift of every kind, on the idempotent lab, found by one detection and fixed by one
 `scripts/drift correct`. Runs last: it changes the hosts.
 
+First, on the converged lab: a detection with no state recorded is a full check of every
+host and finds nothing (this is the scenario's idempotence check), and records each
+host's state; a second detection is the fast path alone (no host gets the full check).
+After the drift below, the fast path's detection and a full check of every host (the
+first step of `DRIFT_FULL=1 scripts/drift correct`) must name the same hosts and tasks.
+
 What is changed by hand (as an incident or an intruder would):
 - va-mon1: a managed file edited (chrony.conf), a process listening on a port the
   topology does not declare there, an address added at run time to the nftables set
@@ -24,7 +30,10 @@ test hosts do not own their kernel (README).
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import time
 
 from tests.helpers.ansible_run import ROOT, leaked_secrets
 from tests.helpers.vault import read_secret
@@ -49,18 +58,27 @@ EXPECTED = {
                "postgresql : Reload the server's configuration"},
 }
 CORRECTED = ["sp-db1", "va-mon1"]
+LAB = ["sp-db1", "sp-mon1", "sp-web1", "va-db1", "va-mon1", "va-web1"]
 
 
-def drift(mode):
+def drift(mode, full=False):
     """scripts/drift MODE on the lab (the environment's Vault); (exit status, report, output)."""
+    started = time.monotonic()
     proc = subprocess.run([str(ROOT / "scripts/drift"), mode], cwd=ROOT, capture_output=True, text=True,
-                          timeout=2400, check=False)
+                          timeout=2400, check=False, env={**os.environ, "DRIFT_FULL": "1" if full else ""})
     report = json.loads((REPORT / "drift-report.json").read_text())
-    print(f"scripts/drift {mode}: exit {proc.returncode}, drifted {report['drifted_hosts']}")
+    print(f"scripts/drift {mode}{' (DRIFT_FULL)' if full else ''}: exit {proc.returncode} in "
+          f"{time.monotonic() - started:.0f} s, drifted {report['drifted_hosts']}")
     output = proc.stdout + proc.stderr
     # The check's diffs are printed and kept: no secret may be among them.
     assert leaked_secrets(output + (REPORT / "check.log").read_text() + json.dumps(report)) == []
     return proc.returncode, report, output
+
+
+def findings(report):
+    """{host: the tasks that changed or failed there}, for every drifted host."""
+    return {h: tasks(report, h) | {f["task"] for f in report["hosts"][h]["failed"]}
+            for h in report["drifted_hosts"]}
 
 
 def tasks(report, host):
@@ -85,7 +103,19 @@ def test_one_detection_names_every_drift_and_one_correction_fixes_what_the_repos
     (REPORT / "baseline").write_text(head.stdout)
     for stale in REPORT.glob("corrected-report.*"):
         stale.unlink()
+    shutil.rmtree(REPORT / "state", ignore_errors=True)
     admin = read_secret("editaliza/redis/admin")
+
+    # The converged lab: a full check of every host (no state recorded) finds nothing...
+    rc, report, out = drift("detect")
+    assert (rc, report["drifted_hosts"]) == (0, []), out[-3000:]
+    assert {h: e["checked"] for h, e in report["hosts"].items()} == dict.fromkeys(LAB, "full")
+    assert sorted(p.stem for p in (REPORT / "state").glob("*.json")) == LAB
+    # ...and the next detection is the probe alone: nothing moved.
+    rc, report, out = drift("detect")
+    assert (rc, report["drifted_hosts"]) == (0, []), out[-3000:]
+    assert {h: e["checked"] for h, e in report["hosts"].items()} == dict.fromkeys(LAB, "state"), out[-3000:]
+    assert json.loads((REPORT / "plan.json").read_text())["full"] == []
 
     hosts["va-mon1"].check_output(f"echo {MARK!r} >> /etc/chrony/chrony.conf")
     hosts["va-mon1"].check_output(f"systemd-run --unit=edz-intruder-listener python3 -m http.server "
@@ -99,10 +129,21 @@ def test_one_detection_names_every_drift_and_one_correction_fixes_what_the_repos
     hosts["sp-db1"].check_output("runuser -u postgres -- psql -XAtc \"ALTER SYSTEM SET work_mem = '64MB'\" "
                                  "-c 'SELECT pg_reload_conf()'")
 
-    # correct's first step is a detection of the whole lab: its report is kept
-    # (corrected-report.json) and checked here.
-    rc, closing, out = drift("correct")
+    # The fast path: the probe finds the moved hosts; they and their clusters' other
+    # members get the full check, the rest none.
+    rc, fast, out = drift("detect")
+    assert rc == 1, out[-3000:]
+    plan = json.loads((REPORT / "plan.json").read_text())
+    print("fast path:", json.dumps(plan["why"], indent=1))
+    assert set(plan["full"]) >= set(EXPECTED), plan["why"]
+    assert {h for h, e in fast["hosts"].items() if e["checked"] == "state"} == set(LAB) - set(plan["full"])
+
+    # correct's first step, a full check of the whole lab here (DRIFT_FULL), is kept
+    # (corrected-report.json): the same findings as the fast path's.
+    rc, closing, out = drift("correct", full=True)
     report = json.loads((REPORT / "corrected-report.json").read_text())
+    assert {h: e["checked"] for h, e in report["hosts"].items()} == dict.fromkeys(LAB, "full")
+    assert findings(fast) == findings(report)
     assert report["drifted_hosts"] == sorted(EXPECTED), out[-3000:]
     assert {h: tasks(report, h) for h in EXPECTED} == EXPECTED
     assert all(not e["failed"] and not e["unreachable"] for e in report["hosts"].values()), report["hosts"]
