@@ -119,3 +119,39 @@ def test_no_private_key_or_literal_secret_in_the_repository():
             if not value.startswith(("{{", '"{{', "'{{", "{generate", "{format", ">-", "|", '"!"')):
                 offenders.append(f"{path}: {match.group(0).strip()}")
     assert offenders == []
+
+
+def vault_path_settings():
+    """{(role, variable): value} of every role default and inventory setting naming a
+    Vault path (`*_vault_path`, and each entry of `*_vault_paths`)."""
+    found = {}
+    sources = [(role.name, role / "defaults/main.yml") for role in ROLES]
+    sources += [(f"inventories/{p.parts[-4]}", p) for p in sorted(ROOT.glob("inventories/*/group_vars/all/*.yml"))
+                if p.name != "vault.yml"]
+    for owner, path in sources:
+        for key, value in load(path).items():
+            if key.endswith("_vault_path"):
+                found[(owner, key)] = value
+            elif key.endswith("_vault_paths"):
+                found.update({(owner, f"{key}.{k}"): v for k, v in value.items()})
+    return found
+
+
+PATH_REFERENCE = re.compile(r"^\{\{ vault_secrets\.(\w+)\.path \}\}$")
+
+
+def test_every_vault_path_is_written_once_in_the_inventorys_catalogue():
+    """Roles and inventories name a secret by its catalogue key, never by its path: the
+    catalogue (inventories/*/group_vars/all/vault.yml, what the preflight checks) is the
+    one place a path is written, so staging reads staging's secrets."""
+    settings = vault_path_settings()
+    assert len(settings) > 20
+    written = {k: v for k, v in settings.items() if v and not PATH_REFERENCE.match(v)}
+    assert written == {}, "Vault paths written outside the catalogue"
+    for environment in ("lab", "staging", "production"):
+        catalogue = load(ROOT / f"inventories/{environment}/group_vars/all/vault.yml")["vault_secrets"]
+        paths = {k: catalogue[PATH_REFERENCE.match(v).group(1)]["path"] for k, v in settings.items() if v}
+        prefixes = {p.split("/")[0] for p in paths.values()}
+        assert prefixes == {"editaliza-staging" if environment == "staging" else "editaliza"}, (environment, paths)
+        assert paths[("registry", "registry_vault_path")] == paths[("inventories/" + environment,
+                                                                     "app_registry_vault_path")]
