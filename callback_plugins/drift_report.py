@@ -145,6 +145,10 @@ def prometheus_textfile(host: str, entry: dict, now: float) -> str:
         "# HELP fleet_drift_check_success Whether the last drift check ran to the end on this host.",
         "# TYPE fleet_drift_check_success gauge",
         f'fleet_drift_check_success{{host="{host}"}} {ok}',
+        "# HELP fleet_drift_full_check Whether the last detection ran the full check on this host (0: the probe "
+        "found its state as a full check last left it).",
+        "# TYPE fleet_drift_full_check gauge",
+        f'fleet_drift_full_check{{host="{host}"}} {0 if entry.get("checked") == "state" else 1}',
         "# HELP fleet_drift_last_check_timestamp_seconds When the last drift check ran.",
         "# TYPE fleet_drift_last_check_timestamp_seconds gauge",
         f'fleet_drift_last_check_timestamp_seconds{{host="{host}"}} {int(now)}',

@@ -39,8 +39,12 @@ def test_textfile_counts_by_kind_and_success():
     assert 'fleet_drift_changed_tasks{host="sp-db1",kind="intended"} 1' in text
     assert 'fleet_drift_check_success{host="sp-db1"} 1' in text
     assert 'fleet_drift_last_check_timestamp_seconds{host="sp-db1"} 1700000000' in text
+    assert 'fleet_drift_full_check{host="sp-db1"} 1' in text
     entry["unreachable"] = True
     assert 'fleet_drift_check_success{host="sp-db1"} 0' in prometheus_textfile("sp-db1", entry, 0)
+    # The probe found the host's state as a full check last left it: no full check ran.
+    unchanged = {"changed": [], "failed": [], "unreachable": False, "checked": "state"}
+    assert 'fleet_drift_full_check{host="sp-db1"} 0' in prometheus_textfile("sp-db1", unchanged, 0)
 
 
 def test_text_report_lists_hosts_tasks_and_diffs():
