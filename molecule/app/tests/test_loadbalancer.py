@@ -5,6 +5,7 @@ limits, and traffic spread over the region's instances."""
 import gzip
 import socket
 import ssl
+import subprocess
 import uuid
 
 import pytest
@@ -55,6 +56,20 @@ def test_tls_1_0_and_1_1_are_refused_by_the_server(ca_file, version):
         ctx.wrap_socket(sock, server_hostname=SITE)
     # The server's alert, not this client declining to offer the version.
     assert "ALERT_PROTOCOL_VERSION" in str(err.value) or "alert protocol version" in str(err.value), err.value
+
+
+# TLS 1.2 with ECDHE ciphers only: otherwise a DHE cipher would make any group irrelevant.
+@pytest.mark.parametrize("version", [["-tls1_2", "-cipher", "ECDHE"], ["-tls1_3"]], ids=["tls1.2", "tls1.3"])
+@pytest.mark.parametrize(("group", "accepted"), [("X25519", True), ("prime256v1", True), ("secp384r1", True),
+                                                 ("X448", False), ("secp521r1", False)])
+def test_key_exchange_groups_are_mozillas_intermediate_ones(ca_file, version, group, accepted):
+    # The client offers this one group only: the handshake succeeds only if the server has it.
+    result = subprocess.run(
+        ["openssl", "s_client", "-connect", f"{LB}:443", "-servername", SITE, "-CAfile", ca_file,
+         *version, "-groups", group, "-brief"],
+        input="", capture_output=True, text=True, timeout=20, check=False)
+    handshake = "Protocol version:" in result.stderr + result.stdout
+    assert handshake == accepted, result.stderr[-800:]
 
 
 def test_requests_spread_over_every_instance_of_the_region(client):
