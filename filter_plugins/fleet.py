@@ -192,6 +192,17 @@ def fleet_problems(groups, hostvars, options=None):
         if len(owners) > 1:
             problems.append(f"hosts {_names(owners)} share the address {address}")
 
+    # Bastions: a fact of each region (fleet_bastion). Where the inventory reaches hosts
+    # through bastions, a region without one would reach its hosts through nobody's.
+    if any(hostvars.get(h, {}).get("fleet_bastion") for h in hosts):
+        for region in sorted(regions):
+            lacking = sorted(h for h in regions[region] if not hostvars.get(h, {}).get("fleet_bastion"))
+            if lacking:
+                problems.append(
+                    f"region '{region}' names no bastion (fleet_bastion) for {_names(lacking)}, while other "
+                    f"hosts are reached through one: set it in the vars of group '{REGION_PREFIX}{region}'"
+                )
+
     bad_names = [h for h in hosts if not DNS_NAME.match(h)]
     if bad_names:
         problems.append(f"host names {_names(bad_names)} are not DNS names (lowercase letters, digits, inner "

@@ -192,3 +192,15 @@ def test_a_port_outside_the_range_is_refused_naming_host_and_variable():
     assert "host 'sp-db1': redis_sentinel_port is 70000, expected a port in 1-65535" in problems
     assert "host 'va-db1': pgbouncer_port is 0, expected a port in 1-65535" in problems
     assert len(problems) == 2, problems
+
+
+def test_where_hosts_go_through_bastions_every_region_names_one():
+    groups, hostvars = variant()
+    for host in groups["region_saopaulo"]:
+        hostvars[host]["fleet_bastion"] = "bastion.sp.example"
+    problems = fleet_problems(groups, hostvars)
+    assert problems == ["region 'virginia' names no bastion (fleet_bastion) for va-db1, va-mon1, va-web1, while "
+                        "other hosts are reached through one: set it in the vars of group 'region_virginia'"]
+    for host in groups["region_virginia"]:
+        hostvars[host]["fleet_bastion"] = "bastion.va.example"
+    assert fleet_problems(groups, hostvars) == []
