@@ -188,16 +188,25 @@ def new_report(hosts: dict, baseline: str | None, commit: str | None, refused: l
     }
 
 
-def write_report(directory: Path, report: dict, now: float, metric_hosts=None) -> None:
-    """drift-report.json/.txt, and the metric files of metric_hosts (default: every host
-    of the report); none when the inputs were refused."""
+def head_commit(root) -> str | None:
+    """The commit checked out at root, if it is a git checkout."""
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def write_report(directory: Path, report: dict, now: float) -> None:
+    """drift-report.json/.txt, and a metric file per host; none when the inputs were
+    refused."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "drift-report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
     (directory / "drift-report.txt").write_text(render_text(report))
     if report["refused"]:
         # The inputs were refused: no host was checked, no metric may say otherwise.
         return
-    for host in report["hosts"] if metric_hosts is None else metric_hosts:
+    for host in report["hosts"]:
         (directory / f"{host}.prom").write_text(prometheus_textfile(host, report["hosts"][host], now))
 
 
@@ -297,20 +306,13 @@ class CallbackModule(CallbackBase):
             return None
         return set(out.split())
 
-    def _commit(self):
-        try:
-            return subprocess.run(["git", "rev-parse", "HEAD"], cwd=self._root,
-                                  capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return None
-
     def v2_playbook_on_stats(self, stats):
         now = time.time()
         changed_files = self._changed_files()
         for entry in self._hosts.values():
             for task in entry["changed"]:
                 task["kind"] = classify(task["path"], changed_files, self._root)
-        report = new_report(self._hosts, self._baseline, self._commit(), self._refused, now)
+        report = new_report(self._hosts, self._baseline, head_commit(self._root), self._refused, now)
         if self._probe_file and not report["refused"]:
             # localhost only digests the secrets: not a host of the fleet.
             hosts = {h: {**e, "state": self._states.get(h)} for h, e in self._hosts.items() if h != "localhost"}

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "callback_plugins"))
 
 from drift_batches import inventory_groups, membership  # noqa: E402
-from drift_report import drifted, new_report, write_report  # noqa: E402
+from drift_report import drifted, head_commit, new_report, write_report  # noqa: E402
 
 # What a check of the repository depends on besides the hosts: these files' contents.
 KEY_PATHS = ("ansible.cfg", "site.yml", "requirements.yml", "playbooks", "roles", "inventories",
@@ -96,9 +96,9 @@ def moved(recorded: dict, current: dict) -> list[str]:
     return out
 
 
-def reasons(host: str, entry: dict, recorded: dict | None, key: str, now: float, max_age: float,
+def reasons(entry: dict, recorded: dict | None, key: str, now: float, max_age: float,
             force: bool) -> str | None:
-    """Why HOST needs the full check, or None."""
+    """Why a host (its probe entry, its recorded state) needs the full check, or None."""
     if force:
         return "a full check was asked for (DRIFT_FULL)"
     if entry.get("unreachable"):
@@ -126,14 +126,13 @@ def plan(probe: dict, recorded: dict[str, dict], key: str, groups: dict[str, lis
     """{"full": hosts for the full check, "unchanged": the others, "why": {host: reason}}."""
     why = {}
     for host, entry in sorted(probe["hosts"].items()):
-        reason = reasons(host, entry, recorded.get(host), key, now, max_age, force)
+        reason = reasons(entry, recorded.get(host), key, now, max_age, force)
         if reason:
             why[host] = reason
+    moved_hosts = sorted(why)
     member_of = membership(sorted(probe["hosts"]), groups)
-    for host in sorted(probe["hosts"]):
-        if host in why:
-            continue
-        peers = sorted(h for h in why if not why[h].startswith("with ") and member_of[h] & member_of[host])
+    for host in sorted(set(probe["hosts"]) - set(moved_hosts)):
+        peers = [h for h in moved_hosts if member_of[h] & member_of[host]]
         if peers:
             shared = sorted(member_of[host] & member_of[peers[0]])[0]
             why[host] = f"with {peers[0]}, a member of its {shared} cluster"
@@ -206,10 +205,8 @@ def cmd_finish(report_dir: Path, unreachable: list[str], baseline: str | None) -
     report = json.loads(report_path.read_text()) if plan_["full"] else None
     if report is not None and report.get("refused"):
         return 0
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            check=False).stdout.strip() or None
     now = time.time()
-    report = complete(report, plan_, unreachable, baseline, commit, now)
+    report = complete(report, plan_, unreachable, baseline, head_commit(ROOT), now)
     write_report(report_dir, report, now)
     states = state_dir(report_dir)
     states.mkdir(exist_ok=True)
