@@ -139,6 +139,36 @@ def redis_topology_problems(groups, hostvars):
     return problems
 
 
+def redis_sentinel_region_losses(sentinel_hosts, hostvars, quorum):
+    """One message per region whose loss leaves too few Sentinels to fail over.
+
+    `sentinel_hosts`: every host that runs a Sentinel (the role's __redis_sentinel_hosts).
+    A failover needs `quorum` Sentinels to agree that the primary is down and a majority
+    of all Sentinels to elect the one that carries it out; a region that holds more than
+    that leaves the other regions' replicas without a failover when it goes dark (the
+    case a two-region fleet can't avoid: one region holds the majority). A warning, not a
+    refusal: the preflight says it, the operator decides where a tie-breaking Sentinel goes.
+    """
+    sentinels = sorted(sentinel_hosts)
+    if len(sentinels) < 2:
+        return []
+    needed = max(int(quorum), len(sentinels) // 2 + 1)
+    by_region = {}
+    for host in sentinels:
+        by_region.setdefault(_region(host, hostvars) or "?", []).append(host)
+    messages = []
+    for region, lost in sorted(by_region.items()):
+        left = [h for h in sentinels if h not in lost]
+        if len(left) < needed:
+            messages.append(
+                f"Redis Sentinel: losing region '{region}' ({', '.join(lost)}) leaves {len(left)} of "
+                f"{len(sentinels)} Sentinels ({', '.join(left) or 'none'}), fewer than the {needed} a "
+                "failover needs (quorum and majority): the other regions' replicas would not be promoted; "
+                "a Sentinel in another region or site (group 'redis_sentinel') would survive it"
+            )
+    return messages
+
+
 def _live_primary(states):
     """The primary the instances' own ROLE answers name, "fresh" when they answered and
     none holds data yet, or None when they disagree or none answered.
@@ -269,6 +299,7 @@ class FilterModule:
             "redis_topology_problems": redis_topology_problems,
             "redis_current_masters": redis_current_masters,
             "redis_sentinel_quorum": redis_sentinel_quorum,
+            "redis_sentinel_region_losses": redis_sentinel_region_losses,
             "redis_sentinel_commands": redis_sentinel_commands,
             "redis_quote": redis_quote,
         }

@@ -3,7 +3,9 @@
 scripts/lab reads these to create one container per host on its region's network.
 features: comma-separated, "-" for none: `docker` (an app host: runs Docker inside),
 `registry` (holds the lab's image registry).
-Usage: python scripts/lab_inventory.py INVENTORY
+With --regions: one line per region (every `region_*` group) for scripts/lab's summary:
+region load-balancer monitoring postgres (the first host:address of each, "-" for none).
+Usage: python scripts/lab_inventory.py [--regions] INVENTORY
 """
 
 from __future__ import annotations
@@ -14,13 +16,30 @@ import subprocess
 import sys
 
 
-def main(inventory: str) -> int:
+def regions(data: dict) -> list[str]:
+    """region lb-host:address mon-host:address db-host:address, one per region_* group."""
+    hostvars = data["_meta"]["hostvars"]
+    lines = []
+    for group in sorted(g for g in data if g.startswith("region_")):
+        members = set(data[group].get("hosts", []))
+        picks = []
+        for service in ("loadbalancers", "monitoring", "postgres"):
+            hosts = sorted(members & set(data.get(service, {}).get("hosts", [])))
+            picks.append(f"{hosts[0]}:{hostvars[hosts[0]]['ansible_host']}" if hosts else "-")
+        lines.append(" ".join([group.removeprefix("region_"), *picks]))
+    return lines
+
+
+def main(inventory: str, mode: str = "hosts") -> int:
     data = json.loads(
         subprocess.run(
             ["ansible-inventory", "-i", inventory, "--list"],
             check=True, capture_output=True, text=True,
         ).stdout
     )
+    if mode == "regions":
+        print("\n".join(regions(data)))
+        return 0
     hostvars = data["_meta"]["hostvars"]
     members = {g: set(data.get(g, {}).get("hosts", [])) for g in ("app", "registry")}
     for name in sorted(hostvars):
@@ -41,4 +60,6 @@ def main(inventory: str) -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--regions"]:
+        sys.exit(main(sys.argv[2], "regions"))
     sys.exit(main(sys.argv[1]))

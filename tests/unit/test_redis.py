@@ -10,6 +10,7 @@ from filter_plugins.redis import (
     redis_quote,
     redis_sentinel_commands,
     redis_sentinel_quorum,
+    redis_sentinel_region_losses,
     redis_topology_problems,
 )
 
@@ -246,3 +247,31 @@ def test_primaries_of_removed_instances_are_dropped_but_foreign_ones_kept():
 def test_quote_makes_one_redis_cli_argument_of_anything():
     assert redis_quote('pa ss"wo\\rd') == '"pa ss\\"wo\\\\rd"'
     assert redis_quote(6379) == '"6379"'
+
+
+def test_two_regions_can_not_survive_the_loss_of_the_region_with_two_sentinels():
+    # The lab's placement: sp-db1 and sp-mon1 in São Paulo, va-db1 in Virginia (quorum 2).
+    assert redis_sentinel_region_losses(["sp-db1", "sp-mon1", "va-db1"], HOSTVARS, 2) == [
+        "Redis Sentinel: losing region 'saopaulo' (sp-db1, sp-mon1) leaves 1 of 3 Sentinels (va-db1), "
+        "fewer than the 2 a failover needs (quorum and majority): the other regions' replicas would not "
+        "be promoted; a Sentinel in another region or site (group 'redis_sentinel') would survive it"
+    ]
+
+
+def test_a_third_region_s_sentinel_survives_the_loss_of_any_one_region():
+    hostvars = {**HOSTVARS, "eu-mon1": {"group_names": ["region_frankfurt", "redis_sentinel"]}}
+    assert redis_sentinel_region_losses(["sp-db1", "va-db1", "eu-mon1"], hostvars, 2) == []
+
+
+def test_a_quorum_above_the_majority_is_what_the_survivors_must_reach():
+    # Five Sentinels, two per data region and one in a third: losing a data region leaves
+    # 3, a majority, but not a configured quorum of 4.
+    sentinels = ["sp-db1", "va-db1", "sp-mon1", "va-mon1", "eu-mon1"]
+    hostvars = {**HOSTVARS, "va-mon1": {"group_names": ["region_virginia"]},
+                "eu-mon1": {"group_names": ["region_frankfurt"]}}
+    assert redis_sentinel_region_losses(sentinels, hostvars, 3) == []
+    lost = redis_sentinel_region_losses(sentinels, hostvars, 4)
+    assert [m.split(" (")[0] for m in lost] == [
+        "Redis Sentinel: losing region 'saopaulo'", "Redis Sentinel: losing region 'virginia'"]
+    assert "leaves 3 of 5 Sentinels" in lost[0]
+    assert "fewer than the 4 a failover needs" in lost[0]
