@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.helpers.hosts import systemd_exposure
+
 testinfra_hosts = ["all"]
 
 UNIT = "prometheus-node-exporter.service"
@@ -16,18 +18,9 @@ UNIT = "prometheus-node-exporter.service"
 COLLECTORS = ["textfile", "systemd", "timex", "filesystem", "meminfo", "cpu", "netdev", "netclass"]
 
 
-def exposure(host):
-    out = host.check_output(f"systemd-analyze security {UNIT}")
-    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", out)
-    assert found, out[-500:]
-    return float(found.group(1))
-
-
 def test_the_node_exporter_s_exposure_is_at_most_3(host):
     assert host.file(f"/etc/systemd/system/{UNIT}.d/10-sandbox.conf").exists
-    score = exposure(host)
-    print(f"{host.backend.get_hostname()}: systemd-analyze security {UNIT}: {score}")
-    assert score <= 3.0
+    assert systemd_exposure(host, UNIT) <= 3.0
     assert host.service(UNIT).is_running
     show = host.check_output(f"systemctl show {UNIT} -p NoNewPrivileges -p ProtectSystem -p CapabilityBoundingSet")
     assert "NoNewPrivileges=yes" in show

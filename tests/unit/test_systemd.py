@@ -1,0 +1,42 @@
+"""filter_plugins/systemd.py: one sandbox, opened only where a daemon needs it."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from filter_plugins.systemd import systemd_sandbox
+
+
+def settings(text):
+    return [line for line in text.splitlines() if not line.startswith("#")]
+
+
+def test_the_default_sandbox_closes_everything_an_exporter_does_not_use():
+    lines = settings(systemd_sandbox("x.service"))
+    for wanted in ("NoNewPrivileges=yes", "CapabilityBoundingSet=", "ProtectSystem=strict", "ProtectClock=yes",
+                   "PrivateDevices=yes", "MemoryDenyWriteExecute=yes", "SystemCallErrorNumber=EPERM",
+                   "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX"):
+        assert wanted in lines
+    # The allow-list first, then what is taken out of it (systemd applies them in order).
+    filters = [line for line in lines if line.startswith("SystemCallFilter=")]
+    assert filters == ["SystemCallFilter=@system-service", "SystemCallFilter=~@privileged"]
+    assert not any(line.startswith("ReadWritePaths=") for line in lines)
+
+
+def test_reading_the_clock_drops_protect_clock_and_allows_adjtimex_after_the_deny_list():
+    lines = settings(systemd_sandbox("node.service", read_clock=True,
+                                     address_families=["AF_INET", "AF_INET6", "AF_UNIX", "AF_NETLINK"]))
+    assert "ProtectClock=yes" not in lines
+    filters = [line for line in lines if line.startswith("SystemCallFilter=")]
+    assert filters[-1] == "SystemCallFilter=adjtimex"
+    assert "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK" in lines
+
+
+def test_written_paths_are_listed():
+    lines = settings(systemd_sandbox("d", read_write_paths=["/var/lib/a", "/run/b"]))
+    assert "ReadWritePaths=/var/lib/a /run/b" in lines
+
+
+@pytest.mark.parametrize("families", [[], ["INET"]])
+def test_families_that_are_not_af_names_are_refused_naming_the_unit(families):
+    with pytest.raises(AnsibleFilterError, match=r"systemd_sandbox for d\.service: address families"):
+        systemd_sandbox("d.service", address_families=families)
