@@ -4,6 +4,7 @@ import time
 
 from conftest import local_sql, remote_sql
 
+from tests.helpers.hosts import systemd_exposure
 from tests.helpers.promql import sample_values
 
 METRICS = "/var/lib/prometheus/node-exporter/pgbouncer.prom"
@@ -79,3 +80,6 @@ def test_metrics_count_the_pooled_transactions(hosts, logins):
     assert (secret.user, secret.mode) == ("root", 0o600)
     unit = host.file("/etc/systemd/system/pgbouncer-metrics.service").content_string
     assert logins["monitoring"]["password"] not in unit
+    # Written by the sandboxed unit (filter_plugins/systemd.py), whose last run succeeded.
+    assert host.check_output("systemctl show pgbouncer-metrics.service -p Result --value") == "success"
+    assert systemd_exposure(host, "pgbouncer-metrics.service") <= 3.0
