@@ -11,6 +11,7 @@ import uuid
 import pytest
 from conftest import LB
 
+from tests.helpers.hosts import systemd_exposure
 from tests.helpers.https import SITE
 
 
@@ -132,3 +133,5 @@ def test_the_exporter_reports_nginx_from_the_status_page(hosts, client):
     # The status page itself answers on loopback only.
     assert lb.run(f"curl -fsS -o /dev/null http://{LB}:18080/stub_status").rc != 0
     assert "Active connections" in lb.check_output("curl -fsS http://127.0.0.1:18080/stub_status")
+    # Sandboxed by the role's drop-in (filter_plugins/systemd.py; the package's unit: 9.2).
+    assert systemd_exposure(lb, "prometheus-nginx-exporter.service") <= 3.0
