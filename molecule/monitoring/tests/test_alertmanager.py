@@ -1,7 +1,12 @@
 """The Alertmanagers of both regions are one cluster; routes follow severity; a host that
-is down silences the other alerts about it; the webhook URL stays out of reach."""
+is down silences the other alerts about it; the webhook URL stays out of reach; each runs
+sandboxed."""
 
 import datetime
+
+import pytest
+
+from tests.helpers.hosts import systemd_exposure
 
 
 def test_both_alertmanagers_are_one_ready_cluster(api):
@@ -9,6 +14,18 @@ def test_both_alertmanagers_are_one_ready_cluster(api):
         status = api.get(mon, 9093, "/api/v2/status")
         assert status["cluster"]["status"] == "ready"
         assert len(status["cluster"]["peers"]) == 2, status["cluster"]
+
+
+@pytest.mark.parametrize("mon", ["mon-sp", "mon-va"])
+def test_alertmanager_runs_sandboxed_and_keeps_its_state(hosts, mon):
+    # The role's drop-in (filter_plugins/systemd.py): the package's unit alone scores 9.2;
+    # issue 18 asks at most 5.0 of Alertmanager, the drop-in gives about 1.6. Its data
+    # directory stays writable: the notification log and silences are there.
+    unit = "prometheus-alertmanager.service"
+    assert systemd_exposure(hosts[mon], unit) <= 3.0
+    assert hosts[mon].file("/var/lib/prometheus/alertmanager/silences").exists
+    errors = hosts[mon].run(f"journalctl -u {unit} --no-pager -o cat | grep -ci 'read-only file system'")
+    assert errors.stdout.strip() == "0", errors.stdout
 
 
 def test_routes_by_severity(hosts):
