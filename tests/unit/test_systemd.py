@@ -19,6 +19,9 @@ def test_the_default_sandbox_closes_everything_an_exporter_does_not_use():
     # The allow-list first, then what is taken out of it (systemd applies them in order).
     filters = [line for line in lines if line.startswith("SystemCallFilter=")]
     assert filters == ["SystemCallFilter=@system-service", "SystemCallFilter=~@privileged"]
+    # Never: daemons share users (pgbouncer and PostgreSQL: `postgres`), and RemoveIPC
+    # would take PostgreSQL's shared memory away when pgbouncer stops.
+    assert not any(line.startswith("RemoveIPC") for line in lines)
     assert not any(line.startswith("ReadWritePaths=") for line in lines)
 
 
