@@ -46,19 +46,27 @@ BASE = (
 FAMILIES = ("AF_INET", "AF_INET6", "AF_UNIX")
 
 
-def systemd_sandbox(unit, address_families=FAMILIES, syscalls=(), read_write_paths=(), read_clock=False):
+def systemd_sandbox(unit, address_families=FAMILIES, syscalls=(), read_write_paths=(), read_clock=False,
+                    capabilities=()):
     """The sandbox lines for `unit` (named in the first line, a comment).
 
     address_families: what the daemon may open sockets of (AF_NETLINK for interface and
-    ARP tables); syscalls: allowed beyond the list; read_write_paths: the only places it may
-    write; read_clock: the clock's sync state (adjtimex), which ProtectClock would block.
+    ARP tables); syscalls: allowed beyond the list (names or @groups, e.g. @setuid for a
+    daemon that drops to its user itself); read_write_paths: the only places it may
+    write; read_clock: the clock's sync state (adjtimex), which ProtectClock would block;
+    capabilities: the bounding set (none by default), for a daemon that starts as root.
     """
     families = list(address_families)
     bad = [f for f in families if not str(f).startswith("AF_")]
     if not families or bad:
         raise AnsibleFilterError(f"systemd_sandbox for {unit}: address families must be AF_* names, got {families}")
+    bad = [c for c in capabilities if not str(c).startswith("CAP_")]
+    if bad:
+        raise AnsibleFilterError(f"systemd_sandbox for {unit}: capabilities must be CAP_* names, got {bad}")
     lines = [f"# Sandbox of {unit} (filter_plugins/systemd.py)"]
     for key, value in BASE:
+        if key == "CapabilityBoundingSet":
+            value = " ".join(capabilities)
         lines.append(f"{key}={value}")
         if key == "ProtectHostname" and not read_clock:
             lines.append("ProtectClock=yes")
@@ -67,7 +75,8 @@ def systemd_sandbox(unit, address_families=FAMILIES, syscalls=(), read_write_pat
     if extra:
         lines.append("SystemCallFilter=" + " ".join(sorted(set(extra))))
     if read_write_paths:
-        lines.append("ReadWritePaths=" + " ".join(read_write_paths))
+        # "-": a path missing at start is skipped instead of failing the start (226/NAMESPACE).
+        lines.append("ReadWritePaths=" + " ".join(f"-{p}" for p in read_write_paths))
     return "\n".join(lines) + "\n"
 
 

@@ -36,10 +36,24 @@ def test_reading_the_clock_drops_protect_clock_and_allows_adjtimex_after_the_den
 
 def test_written_paths_are_listed():
     lines = settings(systemd_sandbox("d", read_write_paths=["/var/lib/a", "/run/b"]))
-    assert "ReadWritePaths=/var/lib/a /run/b" in lines
+    # Each one optional: a directory missing at start must not stop the daemon from starting.
+    assert "ReadWritePaths=-/var/lib/a -/run/b" in lines
 
 
 @pytest.mark.parametrize("families", [[], ["INET"]])
 def test_families_that_are_not_af_names_are_refused_naming_the_unit(families):
     with pytest.raises(AnsibleFilterError, match=r"systemd_sandbox for d\.service: address families"):
         systemd_sandbox("d.service", address_families=families)
+
+
+def test_a_daemon_that_starts_as_root_keeps_only_the_capabilities_named():
+    lines = settings(systemd_sandbox("nginx.service", capabilities=["CAP_NET_BIND_SERVICE", "CAP_SETUID"],
+                                     syscalls=["@setuid"]))
+    assert "CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID" in lines
+    assert "AmbientCapabilities=" in lines
+    assert lines[-1] == "SystemCallFilter=@setuid"
+
+
+def test_capabilities_that_are_not_cap_names_are_refused():
+    with pytest.raises(AnsibleFilterError, match="capabilities must be CAP_"):
+        systemd_sandbox("d.service", capabilities=["NET_ADMIN"])

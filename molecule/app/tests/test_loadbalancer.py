@@ -6,6 +6,7 @@ import gzip
 import socket
 import ssl
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -135,3 +136,24 @@ def test_the_exporter_reports_nginx_from_the_status_page(hosts, client):
     assert "Active connections" in lb.check_output("curl -fsS http://127.0.0.1:18080/stub_status")
     # Sandboxed by the role's drop-in (filter_plugins/systemd.py; the package's unit: 9.2).
     assert systemd_exposure(lb, "prometheus-nginx-exporter.service") <= 3.0
+
+
+def test_nginx_runs_sandboxed_and_a_reload_under_it_still_replaces_the_workers(hosts, client):
+    # The role's drop-in: the package's unit scores 9.6, issue 18 asks at most 5.0 of
+    # Nginx. The master keeps only the capabilities it uses (ports, dropping to www-data,
+    # log files owned by www-data); a reload must still retire the old workers.
+    lb = hosts["app-lb"]
+    assert systemd_exposure(lb, "nginx.service") <= 5.0
+    bounding = lb.check_output("systemctl show nginx.service -p CapabilityBoundingSet --value").split()
+    assert sorted(bounding) == ["cap_chown", "cap_dac_override", "cap_net_bind_service", "cap_setgid", "cap_setuid"]
+    def count(pattern):
+        return int(lb.run(f"pgrep -c -u www-data -f '{pattern}'").stdout.strip() or 0)
+
+    workers = count("^nginx: worker process$")
+    assert workers > 0
+    lb.check_output("systemctl reload nginx.service")
+    deadline = time.monotonic() + 30
+    while (count("worker process is shutting down"), count("^nginx: worker process$")) != (0, workers):
+        assert time.monotonic() < deadline, "the old workers did not go after a reload"
+        time.sleep(1)
+    assert client.get("/").status == 200
