@@ -9,6 +9,7 @@ import yaml
 from conftest import MONITORING
 
 from tests.helpers.ansible_run import ROOT
+from tests.helpers.hosts import systemd_exposure
 
 # What each region's Prometheus scrapes: (job, instance).
 EXPECTED = {
@@ -60,6 +61,16 @@ def test_every_rule_group_is_loaded_and_healthy(api):
     assert {"hosts", "postgresql", "redis", "web", "slo-availability", "slo-availability-recording"} <= names
     broken = [(g["name"], r["name"], r.get("lastError")) for g in groups for r in g["rules"] if r["health"] == "err"]
     assert broken == []
+
+
+@pytest.mark.parametrize("mon", ["mon-sp", "mon-va"])
+def test_prometheus_runs_sandboxed_and_writes_its_database(hosts, mon):
+    # The role's drop-in over Debian's unit (3.9): about 1.4. Its database, the one place
+    # it may write, takes samples (the targets test above reads them back).
+    assert systemd_exposure(hosts[mon], "prometheus.service") <= 3.0
+    assert hosts[mon].file("/var/lib/prometheus/metrics2/wal").is_directory
+    errors = hosts[mon].run("journalctl -u prometheus.service --no-pager -o cat | grep -ci 'read-only file system'")
+    assert errors.stdout.strip() == "0", errors.stdout
 
 
 def test_configuration_on_the_host_passes_promtool(hosts):
