@@ -1,5 +1,7 @@
 """Time, upgrades, journald, kernel parameters and CIS controls."""
 
+from tests.helpers.hosts import systemd_exposure
+
 testinfra_hosts = ["all"]
 
 
@@ -86,3 +88,24 @@ def test_sshd_leaves_keepalives_to_its_encrypted_channel_and_does_not_compress(h
     assert "tcpkeepalive no" in effective
     assert "compression no" in effective
     assert "clientaliveinterval 300" in effective
+
+
+def test_a_pending_reboot_is_a_metric(host):
+    unit = "editaliza-reboot-required.service"
+    metric = "/var/lib/prometheus/node-exporter/reboot_required.prom"
+    assert "node_reboot_required 0" in host.file(metric).content_string
+    # apt runs the writer after every dpkg run (unattended-upgrades included).
+    assert "/usr/local/sbin/editaliza-reboot-required" in host.check_output("apt-config dump DPkg::Post-Invoke")
+    assert host.service(unit).is_enabled
+    assert systemd_exposure(host, unit) <= 3.0
+    host.check_output("echo libc6 > /run/reboot-required.pkgs && touch /run/reboot-required")
+    try:
+        # The unit, as at boot, under its sandbox.
+        host.check_output(f"systemctl start {unit}")
+        text = host.file(metric).content_string
+        assert "node_reboot_required 1" in text
+        assert "node_reboot_required_packages 1" in text
+    finally:
+        host.check_output("rm -f /run/reboot-required /run/reboot-required.pkgs")
+        host.check_output(f"systemctl start {unit}")
+    assert "node_reboot_required 0" in host.file(metric).content_string
