@@ -161,7 +161,7 @@ def redis_sentinel_region_losses(sentinel_hosts, hostvars, quorum):
         left = [h for h in sentinels if h not in lost]
         if len(left) < needed:
             messages.append(
-                f"Redis Sentinel: losing region '{region}' ({', '.join(lost)}) leaves {len(left)} of "
+                f"Redis Sentinel: losing region {region} ({', '.join(lost)}) leaves {len(left)} of "
                 f"{len(sentinels)} Sentinels ({', '.join(left) or 'none'}), fewer than the {needed} a "
                 "failover needs (quorum and majority): the other regions' replicas would not be promoted; "
                 "a Sentinel in another region or site (group 'redis_sentinel') would survive it"

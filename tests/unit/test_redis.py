@@ -252,7 +252,7 @@ def test_quote_makes_one_redis_cli_argument_of_anything():
 def test_two_regions_can_not_survive_the_loss_of_the_region_with_two_sentinels():
     # The lab's placement: sp-db1 and sp-mon1 in São Paulo, va-db1 in Virginia (quorum 2).
     assert redis_sentinel_region_losses(["sp-db1", "sp-mon1", "va-db1"], HOSTVARS, 2) == [
-        "Redis Sentinel: losing region 'saopaulo' (sp-db1, sp-mon1) leaves 1 of 3 Sentinels (va-db1), "
+        "Redis Sentinel: losing region saopaulo (sp-db1, sp-mon1) leaves 1 of 3 Sentinels (va-db1), "
         "fewer than the 2 a failover needs (quorum and majority): the other regions' replicas would not "
         "be promoted; a Sentinel in another region or site (group 'redis_sentinel') would survive it"
     ]
@@ -272,6 +272,6 @@ def test_a_quorum_above_the_majority_is_what_the_survivors_must_reach():
     assert redis_sentinel_region_losses(sentinels, hostvars, 3) == []
     lost = redis_sentinel_region_losses(sentinels, hostvars, 4)
     assert [m.split(" (")[0] for m in lost] == [
-        "Redis Sentinel: losing region 'saopaulo'", "Redis Sentinel: losing region 'virginia'"]
+        "Redis Sentinel: losing region saopaulo", "Redis Sentinel: losing region virginia"]
     assert "leaves 3 of 5 Sentinels" in lost[0]
     assert "fewer than the 4 a failover needs" in lost[0]

@@ -43,7 +43,8 @@ def test_missing_vault_path_is_named():
     assert_refused_before_any_change(run, "editaliza/redis/no-such-app (username, password)")
     # The same preflight, before its Vault check, says which region's loss the Sentinels
     # can't fail over from: São Paulo holds two of the three (a warning, not a refusal).
-    assert ("WARNING: Redis Sentinel: losing region 'saopaulo' (redis-mon, redis-sp) leaves 1 of 3 "
+    # (No quotes in the message: the YAML output would double them.)
+    assert ("WARNING: Redis Sentinel: losing region saopaulo (redis-mon, redis-sp) leaves 1 of 3 "
             "Sentinels (redis-va), fewer than the 2 a failover needs") in " ".join(run.output.split()), \
         run.output[-3000:]
 
