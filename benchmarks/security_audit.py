@@ -25,6 +25,8 @@ import sys
 
 from _lab import ROOT, dexec, lab_inventory, machine, write_results
 
+from tests.helpers.ansible_run import tool
+
 RESULTS = ROOT / "benchmarks/results/security.md"
 POLICY = "Hardened Debian 12 (version 3)"
 # Services issue 18 leaves out: sshd, the container runtime, systemd's own.
@@ -55,11 +57,9 @@ def exposures(host: str) -> dict[str, float]:
 
 
 def ssh_audit(address: str) -> tuple[bool, str]:
-    beside = ROOT / ".venv/bin/ssh-audit"
-    proc = subprocess.run([str(beside) if beside.exists() else "ssh-audit", "-P", POLICY, f"{address}:22"],
+    proc = subprocess.run([tool("ssh-audit"), "-P", POLICY, f"{address}:22"],
                           capture_output=True, text=True, timeout=60, check=False)
-    failed = next((line.strip() for line in proc.stdout.splitlines() if "Failed" in line or "fail" in line.lower()),
-                  "")
+    failed = next((line.strip() for line in proc.stdout.splitlines() if "fail" in line.lower()), "")
     return proc.returncode == 0 and "Passed" in proc.stdout, failed[:120]
 
 
