@@ -1,16 +1,43 @@
 """Derive cross-host facts from the inventory: addresses, regions, firewall allow-lists.
 
-Pure functions over `hostvars` and `groups`; every error names the host, group or rule
-at fault. Unit tests: tests/unit/test_topology.py.
+Pure functions over `hostvars` and `groups` (and the roles' defaults files, read-only);
+every error names the host, group or rule at fault. Unit tests: tests/unit/test_topology.py.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from functools import cache
+from pathlib import Path
 
-from ansible.errors import AnsibleFilterError
+import yaml
+from ansible.errors import AnsibleError, AnsibleFilterError
 
 REGION_PREFIX = "region_"
+ROLES_DIR = Path(__file__).resolve().parent.parent / "roles"
+
+
+@cache
+def _role_defaults(role, roles_dir):
+    path = Path(roles_dir) / role / "defaults" / "main.yml"
+    return yaml.safe_load(path.read_text()) or {} if path.is_file() else {}
+
+
+def role_default(name, roles_dir=ROLES_DIR):
+    """The value `roles/<role>/defaults/main.yml` gives the variable `name`, where <role>
+    is the longest role name that prefixes it (`redis_sentinel_port` -> redis).
+
+    For facts one role owns and another needs before that role runs (the firewall opens
+    the ports the services will listen on): the default is written once, in its role.
+    """
+    roles = sorted((d.name for d in Path(roles_dir).iterdir() if d.is_dir()), key=len, reverse=True)
+    for role in roles:
+        if name.startswith(role + "_"):
+            defaults = _role_defaults(role, str(roles_dir))
+            if name in defaults:
+                return defaults[name]
+            raise AnsibleFilterError(f"role_default: roles/{role}/defaults/main.yml does not define {name}")
+    raise AnsibleFilterError(f"role_default: no role's name prefixes {name}")
 
 
 def _is_ip(value) -> bool:
@@ -99,10 +126,68 @@ def _group_hosts(groups, group, rule_name, field):
     return groups[group]
 
 
-def _ports(rule):
+def _host_value(host, hostvars, name, roles_dir):
+    """`name` as the inventory (or the run's extra vars) sets it for `host`, else its
+    role's default: role defaults of another play are not in hostvars."""
+    hv = hostvars[host]
+    try:
+        if name in hv:
+            return hv[name]
+    except AnsibleError as exc:
+        raise AnsibleFilterError(f"host '{host}': {name} could not be templated ({exc})") from exc
+    return role_default(name, roles_dir)
+
+
+def _port_number(value, host, label, rule_name):
+    if isinstance(value, bool) or not str(value).strip().isdigit() or not 1 <= int(str(value)) <= 65535:
+        raise AnsibleFilterError(
+            f"host '{host}': {label} is {value!r} (firewall rule '{rule_name}'), expected a port in 1-65535"
+        )
+    return int(str(value))
+
+
+def rule_port_sources(rule, host, hostvars, roles_dir=ROLES_DIR):
+    """[(low, high, label)]: the ports the rule `port_vars` names, as `host` has them.
+
+    An entry is a variable (`redis_sentinel_port`) or a variable holding a list of
+    dicts and the key of each item's port (`redis_instances.port`). `port_span: N`
+    opens N ports from each (`app_port_base`: the blue and green instances).
+    """
+    name = rule.get("name")
+    span = rule.get("port_span", 1)
+    if isinstance(span, bool) or not isinstance(span, int) or span < 1:
+        raise AnsibleFilterError(f"firewall rule '{name}': port_span {span!r}, expected a positive integer")
+    out = []
+    for ref in rule.get("port_vars", []):
+        var, _, key = str(ref).partition(".")
+        value = _host_value(host, hostvars, var, roles_dir)
+        if key:
+            if not isinstance(value, list):
+                raise AnsibleFilterError(f"host '{host}': {var} is not a list (firewall rule '{name}': {ref})")
+            items = [(f"{var}[{i}].{key}", item.get(key) if isinstance(item, dict) else None)
+                     for i, item in enumerate(value)]
+        else:
+            items = [(var, value)]
+        for label, item in items:
+            low = _port_number(item, host, label, name)
+            high = low + span - 1
+            if high > 65535:
+                raise AnsibleFilterError(
+                    f"host '{host}': {label} is {low}; with port_span {span} (firewall rule '{name}') "
+                    "it passes 65535"
+                )
+            out.append((low, high, label))
+    return out
+
+
+def _ports(rule, host=None, hostvars=None, roles_dir=ROLES_DIR):
+    """The rule's ports as nftables text; `port_vars` resolved for `host` when given."""
     ports = rule.get("ports", [rule["port"]] if "port" in rule else [])
-    if not ports:
-        raise AnsibleFilterError(f"firewall rule '{rule['name']}': no port or ports given")
+    if rule.get("port_vars") and host is not None:
+        ports = list(ports) + [str(lo) if lo == hi else f"{lo}-{hi}"
+                               for lo, hi, _ in rule_port_sources(rule, host, hostvars, roles_dir)]
+    if not ports and not rule.get("port_vars"):
+        raise AnsibleFilterError(f"firewall rule '{rule['name']}': no port, ports or port_vars given")
     out = []
     for port in ports:
         text = str(port)
@@ -119,11 +204,13 @@ def _ports(rule):
     return out
 
 
-def firewall_allow(host, rules, groups, hostvars):
+def firewall_allow(host, rules, groups, hostvars, roles_dir=ROLES_DIR):
     """The inbound allow-list of `host`: the rules whose `on_groups` contain it.
 
-    A rule: {name, port | ports, proto (tcp|udp, default tcp), on_groups: [groups],
-    from_groups: [groups], from_cidrs: [CIDRs]}. Every group named must exist in the
+    A rule: {name, port | ports | port_vars (+ port_span), proto (tcp|udp, default tcp),
+    on_groups: [groups], from_groups: [groups], from_cidrs: [CIDRs]}. `port_vars` names
+    the variables the services listen on (rule_port_sources), so a port is written once,
+    in its role's defaults or the inventory. Every group named must exist in the
     inventory (it may be empty); every CIDR must be well-formed. Returns, per rule that
     applies, {name, proto, ports, any, v4, v6}: `any` when a source is 0.0.0.0/0 or ::/0,
     else the sorted IPv4 and IPv6 sources (the source hosts' fleet addresses and CIDRs).
@@ -142,7 +229,7 @@ def firewall_allow(host, rules, groups, hostvars):
         if not on_groups:
             raise AnsibleFilterError(f"firewall rule '{name}': 'on_groups' lists no group")
         applies = any(host in _group_hosts(groups, g, name, "on_groups") for g in on_groups)
-        ports = _ports(rule)
+        ports = _ports(rule, host if applies else None, hostvars, roles_dir)
         sources = [_cidr(c, name) for c in rule.get("from_cidrs", [])]
         for group in rule.get("from_groups", []):
             members = _group_hosts(groups, group, name, "from_groups")
@@ -163,6 +250,32 @@ def firewall_allow(host, rules, groups, hostvars):
             "v6": [] if any_source else [_plain(n) for n in v6],
         })
     return result
+
+
+def firewall_port_collisions(host, rules, groups, hostvars, roles_dir=ROLES_DIR):
+    """Messages for ports two services of `host` would both listen on: two variables (or
+    two items of one list) the rules that apply to `host` resolve to overlapping ports of
+    one protocol. The same variable in two rules (one port, two audiences) is no collision.
+    """
+    seen = []
+    for rule in rules:
+        on_groups = rule.get("on_groups", [])
+        if not any(host in groups.get(g, []) for g in on_groups):
+            continue
+        proto = rule.get("proto", "tcp")
+        for low, high, label in rule_port_sources(rule, host, hostvars, roles_dir):
+            if not any(p == proto and lbl == label for p, _, _, lbl in seen):
+                seen.append((proto, low, high, label))
+    problems = []
+    for i, (proto, low, high, label) in enumerate(seen):
+        for other_proto, other_low, other_high, other_label in seen[i + 1:]:
+            if proto == other_proto and low <= other_high and other_low <= high:
+                where = str(low) if low == high else f"{low}-{high}"
+                there = str(other_low) if other_low == other_high else f"{other_low}-{other_high}"
+                problems.append(
+                    f"host '{host}': {label} ({where}) and {other_label} ({there}) collide on {proto}"
+                )
+    return problems
 
 
 def _plain(net):
@@ -239,6 +352,8 @@ class FilterModule:
             "url_host": url_host,
             "firewall_allow": firewall_allow,
             "firewall_admits": firewall_admits,
+            "firewall_port_collisions": firewall_port_collisions,
+            "role_default": role_default,
             "reject_ip_addresses": reject_ip_addresses,
             "in_container": in_container,
             "fleet_down_hosts": fleet_down_hosts,

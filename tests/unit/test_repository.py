@@ -77,6 +77,21 @@ def test_inventory_defines_every_group_the_firewall_names(inventory):
 
 
 @pytest.mark.parametrize("inventory", INVENTORIES, ids=lambda p: p.name)
+def test_roles_default_ports_collide_on_no_host(inventory):
+    """Every host's services on their roles' default ports: the firewall rules resolve,
+    and no two listen on one port (an inventory's own values: the preflight)."""
+    from filter_plugins.topology import firewall_allow, firewall_port_collisions
+
+    rules = load(ROOT / "roles/common/defaults/main.yml")["common_firewall_rules"]
+    rules = [{k: v for k, v in r.items() if k != "from_cidrs"} for r in rules]  # templates
+    groups = groups_of(inventory)
+    hostvars = {h: {"fleet_address": f"192.0.2.{i + 1}"} for i, h in enumerate(groups["all"])}
+    for host in groups["all"]:
+        assert firewall_allow(host, rules, groups, hostvars), host
+        assert firewall_port_collisions(host, rules, groups, hostvars) == []
+
+
+@pytest.mark.parametrize("inventory", INVENTORIES, ids=lambda p: p.name)
 def test_inventory_catalogue_holds_paths_and_key_names_only(inventory):
     catalogue = load(inventory / "group_vars/all/vault.yml")["vault_secrets"]
     for name, entry in catalogue.items():

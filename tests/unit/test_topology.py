@@ -6,11 +6,13 @@ from ansible.errors import AnsibleFilterError
 from filter_plugins.topology import (
     firewall_admits,
     firewall_allow,
+    firewall_port_collisions,
     fleet_address,
     fleet_addresses,
     fleet_down_hosts,
     host_region,
     in_container,
+    role_default,
     url_host,
 )
 
@@ -196,3 +198,103 @@ def test_a_host_declared_down_must_be_in_the_inventory():
         fleet_down_hosts("sp-db9", ["sp-db1"])
     with pytest.raises(AnsibleFilterError, match="expected host names"):
         fleet_down_hosts({"sp-db1": True})
+
+
+# --- ports named by variables (port_vars) ---------------------------------------------
+
+@pytest.fixture
+def roles_dir(tmp_path):
+    """Two roles whose defaults own ports, as roles/<role>/defaults/main.yml do."""
+    for role, text in {
+        "redis": "redis_sentinel_port: 26379\nredis_instances:\n"
+                 "  - {name: sessions, port: 6379}\n  - {name: cache, port: 6380}\n",
+        "app": "app_port_base: 8080\n",
+        "pgbouncer": "pgbouncer_port: 6432\npgbouncer_templated: \"{{ x }}\"\n",
+    }.items():
+        (tmp_path / role / "defaults").mkdir(parents=True)
+        (tmp_path / role / "defaults" / "main.yml").write_text(text)
+    return tmp_path
+
+
+PORT_GROUPS = {"all": ["r1", "r2", "a1"], "redis": ["r1", "r2"], "app": ["a1"],
+               "lbs": [], "monitoring": []}
+PORT_RULES = [
+    {"name": "redis", "port_vars": ["redis_instances.port"], "on_groups": ["redis"], "from_groups": ["app"]},
+    {"name": "sentinel", "port_vars": ["redis_sentinel_port"], "on_groups": ["redis"], "from_groups": ["app"]},
+    {"name": "app", "port_vars": ["app_port_base"], "port_span": 20, "on_groups": ["app"],
+     "from_groups": ["lbs"]},
+]
+
+
+def port_hostvars(**r2):
+    return {"r1": {"ansible_host": "10.1.0.1"}, "r2": {"ansible_host": "10.1.0.2", **r2},
+            "a1": {"ansible_host": "10.1.0.3"}}
+
+
+def test_port_vars_come_from_the_role_defaults(roles_dir):
+    allow = by_name(firewall_allow("r1", PORT_RULES, PORT_GROUPS, port_hostvars(), roles_dir))
+    assert allow["redis"]["ports"] == ["6379", "6380"]
+    assert allow["sentinel"]["ports"] == ["26379"]
+    assert by_name(firewall_allow("a1", PORT_RULES, PORT_GROUPS, port_hostvars(), roles_dir))["app"]["ports"] == [
+        "8080-8099"]
+
+
+def test_port_vars_follow_the_inventory_of_the_host(roles_dir):
+    hostvars = port_hostvars(redis_sentinel_port=26400,
+                             redis_instances=[{"name": "sessions", "port": 7000}])
+    allow = by_name(firewall_allow("r2", PORT_RULES, PORT_GROUPS, hostvars, roles_dir))
+    assert allow["sentinel"]["ports"] == ["26400"]
+    assert allow["redis"]["ports"] == ["7000"]
+    # r1 keeps the role's defaults: the value is the listening host's own.
+    assert by_name(firewall_allow("r1", PORT_RULES, PORT_GROUPS, hostvars, roles_dir))["sentinel"]["ports"] == [
+        "26379"]
+
+
+@pytest.mark.parametrize(
+    ("r2", "message"),
+    [
+        ({"redis_sentinel_port": 70000}, "host 'r2': redis_sentinel_port is 70000 .*expected a port in 1-65535"),
+        ({"redis_sentinel_port": "x"}, "host 'r2': redis_sentinel_port is 'x'"),
+        ({"redis_instances": [{"name": "sessions"}]}, r"host 'r2': redis_instances\[0\].port is None"),
+        ({"redis_instances": "6379"}, "host 'r2': redis_instances is not a list"),
+    ],
+)
+def test_bad_port_values_name_host_and_variable(roles_dir, r2, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        firewall_allow("r2", PORT_RULES, PORT_GROUPS, port_hostvars(**r2), roles_dir)
+
+
+def test_port_span_past_the_last_port_is_refused(roles_dir):
+    hostvars = port_hostvars()
+    hostvars["a1"]["app_port_base"] = 65530
+    with pytest.raises(AnsibleFilterError, match="host 'a1': app_port_base is 65530; with port_span 20"):
+        firewall_allow("a1", PORT_RULES, PORT_GROUPS, hostvars, roles_dir)
+
+
+def test_role_default_reads_the_owning_role(roles_dir):
+    assert role_default("redis_sentinel_port", roles_dir) == 26379
+    with pytest.raises(AnsibleFilterError, match=r"roles/redis/defaults/main\.yml does not define redis_nope"):
+        role_default("redis_nope", roles_dir)
+    with pytest.raises(AnsibleFilterError, match="no role's name prefixes zebra_port"):
+        role_default("zebra_port", roles_dir)
+    # A templated default can't be resolved without its role: named, not guessed.
+    rules = [{"name": "pgb", "port_vars": ["pgbouncer_templated"], "on_groups": ["all"]}]
+    with pytest.raises(AnsibleFilterError, match=r"pgbouncer_templated is '\{\{ x \}\}'"):
+        firewall_allow("r1", rules, PORT_GROUPS, port_hostvars(), roles_dir)
+
+
+def test_port_collisions_name_host_and_both_variables(roles_dir):
+    assert firewall_port_collisions("r1", PORT_RULES, PORT_GROUPS, port_hostvars(), roles_dir) == []
+    hostvars = port_hostvars(redis_sentinel_port=6380)
+    assert firewall_port_collisions("r2", PORT_RULES, PORT_GROUPS, hostvars, roles_dir) == [
+        "host 'r2': redis_instances[1].port (6380) and redis_sentinel_port (6380) collide on tcp"]
+    # Inside another rule's span, and the same variable in two rules is not a collision.
+    rules = [
+        *PORT_RULES,
+        {"name": "metrics", "port_vars": ["redis_sentinel_port"], "on_groups": ["app"]},
+        {"name": "again", "port_vars": ["app_port_base"], "on_groups": ["app"], "from_groups": ["redis"]},
+    ]
+    hostvars = port_hostvars()
+    hostvars["a1"]["redis_sentinel_port"] = 8095
+    assert firewall_port_collisions("a1", rules, PORT_GROUPS, hostvars, roles_dir) == [
+        "host 'a1': app_port_base (8080-8099) and redis_sentinel_port (8095) collide on tcp"]

@@ -61,3 +61,9 @@ def test_textfile_metrics_are_exported(db, mon):
         assert "editaliza_test_marker 42" in mon.check_output("curl -sS https://common-db:9100/metrics")
     finally:
         db.run("rm -f /var/lib/prometheus/node-exporter/test.prom")
+
+
+def test_firewall_follows_the_port_variable_the_service_reads(app, db_address):
+    # pgbouncer_port is 6433 on common-db (molecule.yml); its role's default, 6432, is not open.
+    assert curl(app, f"http://{db_address}:6433/") == 7
+    assert curl(app, f"http://{db_address}:6432/") == 28

@@ -29,3 +29,19 @@ def test_unknown_firewall_group_is_refused_before_any_change():
     assert run.rc != 0
     assert "firewall rule 'metrics': on_groups names group 'nosuchgroup'" in run.output
     assert_nothing_changed(run)
+
+
+def test_two_services_on_one_port_are_refused_before_any_change():
+    # common-db is a postgres host: PostgreSQL's and pgbouncer's ports would collide.
+    run = run_playbook(converge_playbook(), "-e", '{"pgbouncer_port": 5432}')
+    assert run.rc != 0
+    assert "host 'common-db': postgresql_port (5432) and pgbouncer_port (5432) collide on tcp" in run.output
+    assert_nothing_changed(run)
+
+
+def test_port_out_of_range_is_refused_naming_host_and_variable():
+    run = run_playbook(converge_playbook(), "-e", '{"redis_sentinel_port": 70000}')
+    assert run.rc != 0
+    # The inventory's check (preflight) names it before the firewall's own.
+    assert "redis_sentinel_port is 70000, expected a port in 1-65535" in run.output
+    assert_nothing_changed(run)
