@@ -8,8 +8,8 @@ really exposed.
   (test_postgres_rules_read_metrics_the_exporter_exposes, test_redis_rules_read_metrics_
   the_exporters_expose, test_host_rules_use_metrics_the_exporters_really_expose);
 - a recording rule of the rule files (the monitoring scenario checks they load);
-- a series our own metrics writers produce (pgbouncer-metrics, pgbackrest-metrics), whose
-  output the postgresql scenario checks on its hosts;
+- a series our own metrics writers produce (pgbouncer-metrics, pgbackrest-metrics,
+  pgbackrest-drill), whose output the postgresql scenario checks on its hosts;
 - one of LIVE_CHECKED below: a name a scenario test asserts in a live exporter's output
   (the test here checks the named test file still mentions it);
 - `up` and `ALERTS`, which Prometheus itself writes.
@@ -56,7 +56,8 @@ def proved_exposed():
     alerting, recorded = _rule_names()
     return (alerting | recorded | BUILTIN | set(LIVE_CHECKED)
             | _writer_names("roles/pgbouncer/files/pgbouncer-metrics")
-            | _writer_names("roles/pgbackrest/files/pgbackrest-metrics"))
+            | _writer_names("roles/pgbackrest/files/pgbackrest-metrics")
+            | _writer_names("roles/pgbackrest/files/pgbackrest-drill"))
 
 
 def _load(path):

@@ -138,3 +138,55 @@ def test_metrics_file_is_replaced_whole(tmp_path):
     module.write_atomically(str(target), "a 2\n")
     assert target.read_text() == "a 2\n"
     assert [p.name for p in target.parent.iterdir()] == ["pgbackrest.prom"]
+
+
+# --- the restore drill's pure parts (the drill itself runs in the postgresql scenario) ---
+
+@pytest.fixture(scope="module")
+def drill():
+    return load_script("roles/pgbackrest/files/pgbackrest-drill")
+
+
+DRILL_INFO = [{
+    "name": "main",
+    "backup": [
+        {"label": "F1", "type": "full", "timestamp": {"stop": 1000}, "database": {"repo-key": 1},
+         "info": {"size": 500 * 2**20}},
+        {"label": "I1", "type": "incr", "timestamp": {"stop": 2000}, "database": {"repo-key": 1},
+         "info": {"size": 510 * 2**20}},
+        {"label": "F2", "type": "full", "timestamp": {"stop": 1500}, "database": {"repo-key": 2},
+         "info": {"size": 505 * 2**20}},
+    ],
+}]
+
+
+def test_drill_takes_the_newest_backup_of_the_repository(drill):
+    assert drill.latest_backup(DRILL_INFO, "main", 1)["label"] == "I1"
+    assert drill.latest_backup(DRILL_INFO, "main", "2")["label"] == "F2"
+    assert drill.latest_backup(DRILL_INFO, "main", 3) is None
+    assert drill.latest_backup(DRILL_INFO, "other", 1) is None
+
+
+def test_drill_refuses_less_space_than_the_backup_restores_to(drill):
+    backup = drill.latest_backup(DRILL_INFO, "main", 1)
+    assert drill.space_problem(backup, 600 * 2**20) is None
+    assert drill.space_problem(backup, 400 * 2**20) == "400 MiB free, the backup restores to 510 MiB"
+
+
+def test_drill_failure_keeps_the_last_pass_and_marks_the_run(drill):
+    first = drill.merge({}, {("main", "1"): {"ok": True, "started": 100.0, "duration": 42.5, "rpo": 61.0},
+                             ("main", "2"): {"ok": True, "started": 100.0, "duration": 40.0, "rpo": 70.0}})
+    text = drill.render(first)
+    assert 'pgbackrest_drill_success{stanza="main",repo="1"} 1' in text
+    assert 'pgbackrest_drill_restore_duration_seconds{stanza="main",repo="1"} 42.500' in text
+    # A week later repo2 fails: its success is 0, its run time moves, its last pass stays.
+    second = drill.merge(drill.parse_previous(text), {("main", "1"): {"ok": True, "started": 700.0, "duration": 41.0,
+                                                                      "rpo": 65.0},
+                                                      ("main", "2"): {"ok": False, "started": 700.0}})
+    text = drill.render(second)
+    assert 'pgbackrest_drill_success{stanza="main",repo="2"} 0' in text
+    assert 'pgbackrest_drill_last_run_timestamp_seconds{stanza="main",repo="2"} 700' in text
+    assert 'pgbackrest_drill_last_success_timestamp_seconds{stanza="main",repo="2"} 100' in text
+    assert 'pgbackrest_drill_last_success_timestamp_seconds{stanza="main",repo="1"} 700' in text
+    assert 'pgbackrest_drill_rpo_seconds{stanza="main",repo="2"} 70' in text
+    assert text.count("# TYPE pgbackrest_drill_success gauge") == 1

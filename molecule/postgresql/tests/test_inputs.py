@@ -42,3 +42,22 @@ def test_two_repository_hosts_with_one_number_are_refused():
 def test_missing_cipher_passphrase_is_named():
     run = run_playbook(converge_playbook(), "-e", "pgbackrest_cipher_vault_path=editaliza/pgbackrest/no-such-cipher")
     assert_refused_before_any_change(run, "pgbackrest: Vault path 'editaliza/pgbackrest/no-such-cipher'")
+
+
+def test_a_drill_on_a_host_without_postgresql_is_refused():
+    # Every host gets it: the repository hosts pg-app and pg-other can't drill.
+    run = run_playbook(converge_playbook(), "-e", "pgbackrest_drill_enabled=true")
+    assert_refused_before_any_change(
+        run, "pgbackrest on pg-app: pgbackrest_drill_enabled is true, but the drill needs a host of group "
+             "postgres (this host is not one)")
+
+
+def test_a_drill_without_room_for_the_backup_is_refused(hosts):
+    va = hosts["pg-va"]
+    assert va.run("mkdir -p /mnt/edz-tiny && mount -t tmpfs -o size=1m tmpfs /mnt/edz-tiny").rc == 0
+    try:
+        run = run_playbook(converge_playbook(), "-e", "pgbackrest_drill_scratch_dir=/mnt/edz-tiny/drill")
+        assert_refused_before_any_change(run, "pgbackrest on pg-va: the restore drill needs")
+        assert "under /mnt/edz-tiny, which has 1 MiB free" in run.output
+    finally:
+        va.run("umount /mnt/edz-tiny && rmdir /mnt/edz-tiny")
