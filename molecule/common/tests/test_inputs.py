@@ -32,10 +32,13 @@ def test_unknown_firewall_group_is_refused_before_any_change():
 
 
 def test_two_services_on_one_port_are_refused_before_any_change():
-    # common-db is a postgres host: PostgreSQL's and pgbouncer's ports would collide.
-    run = run_playbook(converge_playbook(), "-e", '{"pgbouncer_port": 5432}')
+    # common-db is a postgres host: the PostgreSQL exporter would take the node exporter's
+    # port, which no role checks by itself (pgbouncer_port 5432 is pgbouncer's own check,
+    # which the preflight runs first).
+    run = run_playbook(converge_playbook(), "-e", '{"postgresql_exporter_port": 9100}')
     assert run.rc != 0
-    assert "host 'common-db': postgresql_port (5432) and pgbouncer_port (5432) collide on tcp" in run.output
+    assert ("host 'common-db': common_node_exporter_port (9100) and postgresql_exporter_port (9100) "
+            "collide on tcp") in run.output
     assert_nothing_changed(run)
 
 
