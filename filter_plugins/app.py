@@ -6,7 +6,14 @@ fault. Unit tests: tests/unit/test_app.py.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from ansible.errors import AnsibleFilterError
+
+# The helpers the filter files share (plugin_utils/inventory_facts.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugin_utils"))
+from inventory_facts import role_default
 
 try:  # the control node's filters run with the Python that runs Ansible (.venv)
     from cryptography import x509
@@ -19,8 +26,9 @@ COLOR_OFFSET = {"blue": 0, "green": 10}
 
 def _instances(host, hostvars, defaults):
     hv = hostvars.get(host, {})
-    count = int(hv.get("app_instances_per_host", defaults.get("instances", 2)))
-    base = int(hv.get("app_port_base", defaults.get("port_base", 8080)))
+    # A host that sets none: the caller's defaults, else the app role's.
+    count = int(hv.get("app_instances_per_host", defaults.get("instances") or role_default("app_instances_per_host")))
+    base = int(hv.get("app_port_base", defaults.get("port_base") or role_default("app_port_base")))
     color = hv.get("app_live_color") or defaults.get("color", "blue")
     if color not in COLOR_OFFSET:
         raise AnsibleFilterError(f"app host '{host}' has app_live_color '{color}', expected blue or green")

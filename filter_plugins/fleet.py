@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import sys
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
@@ -34,13 +35,15 @@ from pathlib import Path
 import yaml
 from ansible.errors import AnsibleError
 
-REGION_PREFIX = "region_"
+# The helpers the filter files share (plugin_utils/inventory_facts.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugin_utils"))
+from inventory_facts import REGION_PREFIX, ROLES_DIR
+
 SERVICE_GROUPS = (
     "loadbalancers", "app", "registry", "postgres", "pgbackrest_repo", "redis", "redis_sentinel", "monitoring",
     "logging",
 )
 DEFAULT_OPTIONS = {"require_logging": True, "require_monitoring": True}
-ROLES_DIR = Path(__file__).resolve().parent.parent / "roles"
 DNS_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 PORT_NAME = re.compile(r"_port(_base)?$")
 

@@ -15,7 +15,14 @@ the region, group, job or host at fault. Unit tests: tests/unit/test_monitoring.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from ansible.errors import AnsibleFilterError
+
+# The helpers the filter files share (plugin_utils/inventory_facts.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugin_utils"))
+from inventory_facts import url_host
 
 
 def _lookup(mapping, host, what, job):
@@ -47,9 +54,7 @@ def _endpoints(job, host, hostvars, strict=True):
 
 
 def _host_and_port(address, port):
-    # Filter plugins are loaded one by one and can't import each other: this is
-    # topology.url_host's rule, kept here.
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    return f"{url_host(address)}:{port}"
 
 
 def first_host_per_region(hosts, regions):

@@ -13,18 +13,17 @@ Pure functions; every error names the host at fault. Unit tests: tests/unit/test
 from __future__ import annotations
 
 import ipaddress
+import sys
+from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 
+# The helpers the filter files share (plugin_utils/inventory_facts.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugin_utils"))
+from inventory_facts import region_of
+
 REPO_GROUP = "pgbackrest_repo"
-REGION_PREFIX = "region_"
 MAX_REPOS = 4
-
-
-def _region(host, hostvars):
-    names = hostvars.get(host, {}).get("group_names", [])
-    regions = [g[len(REGION_PREFIX):] for g in names if g.startswith(REGION_PREFIX)]
-    return regions[0] if len(regions) == 1 else None
 
 
 def _index(host, hostvars):
@@ -77,7 +76,7 @@ def pgbackrest_repo_problems(groups, hostvars, require_offsite=True, require_rep
             continue
         problems.append(f"pgBackRest host '{host}': its inventory name is an IP address, but pgBackRest "
                         "verifies TLS peers by the DNS names of their certificates; give it a name")
-    regions = {_region(h, hostvars) for h in repo_hosts} - {None}
+    regions = {region_of(h, hostvars) for h in repo_hosts} - {None}
     if require_offsite and len(regions) < 2:
         where = ", ".join(sorted(regions)) or "no region"
         problems.append(f"pgBackRest: the repositories ({', '.join(repo_hosts)}) are all in {where}; the "
@@ -99,7 +98,7 @@ def pgbackrest_repos(groups, hostvars, address_of=None):
                 f"pgBackRest repository host '{host}' has no valid pgbackrest_repo_index (1 to {MAX_REPOS})"
             )
         address = (address_of or {}).get(host) or hostvars.get(host, {}).get("ansible_host") or host
-        repos.append({"index": index, "host": host, "address": str(address), "region": _region(host, hostvars)})
+        repos.append({"index": index, "host": host, "address": str(address), "region": region_of(host, hostvars)})
     indexes = [r["index"] for r in repos]
     if len(set(indexes)) != len(indexes):
         raise AnsibleFilterError(f"pgBackRest: two repository hosts share an index: {sorted(indexes)}")

@@ -13,11 +13,16 @@ fork's copy-on-write pages, the kernel and the other services of the host need t
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
+from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
 
-REGION_PREFIX = "region_"
+# The helpers the filter files share (plugin_utils/inventory_facts.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugin_utils"))
+from inventory_facts import region_of
+
 # Share of the host's memory left out of every Redis instance's maxmemory (forks, kernel).
 RESERVE_PERCENT = 10
 
@@ -91,12 +96,6 @@ def redis_instance_problems(instances, sentinel_port=None, sentinel_exporter_por
     return problems
 
 
-def _region(host, hostvars):
-    names = hostvars.get(host, {}).get("group_names", [])
-    regions = [g[len(REGION_PREFIX):] for g in names if g.startswith(REGION_PREFIX)]
-    return regions[0] if len(regions) == 1 else None
-
-
 def redis_topology_problems(groups, hostvars):
     """Messages for a Redis topology that can't replicate or fail over safely.
 
@@ -124,8 +123,8 @@ def redis_topology_problems(groups, hostvars):
         who = f" for the replicas {', '.join(replicas)}" if replicas and not primaries else ""
         problems.append(f"Redis needs exactly one host with redis_role primary{who}, found: {found}")
     elif replicas:
-        home = _region(primaries[0], hostvars)
-        if all(_region(r, hostvars) == home for r in replicas):
+        home = region_of(primaries[0], hostvars)
+        if all(region_of(r, hostvars) == home for r in replicas):
             problems.append(
                 f"Redis: every replica ({', '.join(replicas)}) is in the primary's region '{home}'; "
                 "at least one must be in another region"
@@ -155,7 +154,7 @@ def redis_sentinel_region_losses(sentinel_hosts, hostvars, quorum):
     needed = max(int(quorum), len(sentinels) // 2 + 1)
     by_region = {}
     for host in sentinels:
-        by_region.setdefault(_region(host, hostvars) or "?", []).append(host)
+        by_region.setdefault(region_of(host, hostvars) or "?", []).append(host)
     messages = []
     for region, lost in sorted(by_region.items()):
         left = [h for h in sentinels if h not in lost]

@@ -7,37 +7,14 @@ every error names the host, group or rule at fault. Unit tests: tests/unit/test_
 from __future__ import annotations
 
 import ipaddress
-from functools import cache
+import sys
 from pathlib import Path
 
-import yaml
 from ansible.errors import AnsibleError, AnsibleFilterError
 
-REGION_PREFIX = "region_"
-ROLES_DIR = Path(__file__).resolve().parent.parent / "roles"
-
-
-@cache
-def _role_defaults(role, roles_dir):
-    path = Path(roles_dir) / role / "defaults" / "main.yml"
-    return yaml.safe_load(path.read_text()) or {} if path.is_file() else {}
-
-
-def role_default(name, roles_dir=ROLES_DIR):
-    """The value `roles/<role>/defaults/main.yml` gives the variable `name`, where <role>
-    is the longest role name that prefixes it (`redis_sentinel_port` -> redis).
-
-    For facts one role owns and another needs before that role runs (the firewall opens
-    the ports the services will listen on): the default is written once, in its role.
-    """
-    roles = sorted((d.name for d in Path(roles_dir).iterdir() if d.is_dir()), key=len, reverse=True)
-    for role in roles:
-        if name.startswith(role + "_"):
-            defaults = _role_defaults(role, str(roles_dir))
-            if name in defaults:
-                return defaults[name]
-            raise AnsibleFilterError(f"role_default: roles/{role}/defaults/main.yml does not define {name}")
-    raise AnsibleFilterError(f"role_default: no role's name prefixes {name}")
+# The helpers the filter files share (plugin_utils/inventory_facts.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugin_utils"))
+from inventory_facts import REGION_PREFIX, ROLES_DIR, regions_of, role_default, url_host
 
 
 def _is_ip(value) -> bool:
@@ -77,12 +54,6 @@ def fleet_address(host, hostvars):
     )
 
 
-def url_host(address):
-    """`address` as the host part of a URL or of host:port: IPv6 in brackets."""
-    address = str(address)
-    return f"[{address}]" if ":" in address else address
-
-
 def fleet_addresses(hosts, hostvars):
     """Sorted, de-duplicated addresses of `hosts`."""
     return sorted({fleet_address(h, hostvars) for h in hosts}, key=_address_sort_key)
@@ -95,11 +66,9 @@ def _address_sort_key(address):
 
 def host_region(host, hostvars):
     """The single `region_*` group of `host`, without the prefix."""
-    try:
-        names = hostvars[host]["group_names"]
-    except KeyError as exc:
-        raise AnsibleFilterError(f"host_region: host '{host}' is not in the inventory") from exc
-    regions = sorted(g[len(REGION_PREFIX):] for g in names if g.startswith(REGION_PREFIX))
+    if host not in hostvars:
+        raise AnsibleFilterError(f"host_region: host '{host}' is not in the inventory")
+    regions = regions_of(host, hostvars)
     if len(regions) != 1:
         found = ", ".join(REGION_PREFIX + r for r in regions) or "none"
         raise AnsibleFilterError(

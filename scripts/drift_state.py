@@ -46,7 +46,7 @@ from drift_report import drifted, head_commit, new_report, write_report  # noqa:
 
 # What a check of the repository depends on besides the hosts: these files' contents.
 KEY_PATHS = ("ansible.cfg", "site.yml", "requirements.yml", "playbooks", "roles", "inventories",
-             "library", "filter_plugins", "callback_plugins", "strategy_plugins")
+             "library", "filter_plugins", "plugin_utils", "callback_plugins", "strategy_plugins")
 MAX_NAMED = 5
 
 

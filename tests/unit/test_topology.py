@@ -298,3 +298,29 @@ def test_port_collisions_name_host_and_both_variables(roles_dir):
     hostvars["a1"]["redis_sentinel_port"] = 8095
     assert firewall_port_collisions("a1", rules, PORT_GROUPS, hostvars, roles_dir) == [
         "host 'a1': app_port_base (8080-8099) and redis_sentinel_port (8095) collide on tcp"]
+
+
+def test_a_region_is_the_one_region_group_of_a_host():
+    from plugin_utils.inventory_facts import region_of, regions_of
+
+    hostvars = {
+        "a": {"group_names": ["app", "region_saopaulo"]},
+        "b": {"group_names": ["app"]},
+        "c": {"group_names": ["region_saopaulo", "region_virginia"]},
+    }
+    assert region_of("a", hostvars) == "saopaulo"
+    # None where the preflight has something to say (no region, two regions, no host).
+    assert [region_of(h, hostvars) for h in ("b", "c", "d")] == [None, None, None]
+    assert regions_of("c", hostvars) == ["saopaulo", "virginia"]
+
+
+def test_the_filters_share_one_region_rule():
+    # The filter files read the region from plugin_utils, not from copies of their own.
+    import filter_plugins.pgbackrest as pgbackrest
+    import filter_plugins.redis as redis
+    import filter_plugins.topology as topology
+    from plugin_utils import inventory_facts
+
+    assert pgbackrest.region_of is redis.region_of
+    assert topology.regions_of.__module__ == redis.region_of.__module__ == "inventory_facts"
+    assert inventory_facts.REGION_PREFIX == topology.REGION_PREFIX
