@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from filter_plugins.pki import pki_renew_before_seconds
 from tests.helpers.ansible_run import ROOT, converge_playbook, run_playbook
 from tests.helpers.hosts import host_address
 
@@ -105,6 +106,11 @@ def test_expiry_is_published_for_the_node_exporter(host):
     expires = int(datetime.strptime(not_after, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC).timestamp())
     metric = host.file("/var/lib/prometheus/node-exporter/pki-node-exporter.prom").content_string
     assert f'pki_certificate_expiry_timestamp_seconds{{certificate="node-exporter"}} {expires}\n' in metric
+    # From when a run renews it: its own threshold (10 days plus its share of the 5-day
+    # jitter, from host and certificate name), not one shared by every certificate.
+    before = pki_renew_before_seconds(host.backend.get_hostname(), "node-exporter", 10, 5)
+    assert 10 * 86400 < before < 15 * 86400
+    assert f'pki_certificate_renewal_timestamp_seconds{{certificate="node-exporter"}} {expires - before}\n' in metric
 
 
 @pytest.fixture(scope="module")
