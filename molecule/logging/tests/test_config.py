@@ -82,6 +82,20 @@ def test_elasticsearch_is_a_secured_single_node_on_the_fleet_address(hosts, addr
     assert host.run(f"openssl verify -CAfile {ETC}/certs/ca.crt {ETC}/certs/http-fullchain.crt").rc == 0
 
 
+def test_the_rolling_restart_is_installed_and_the_kernel_setting_written(hosts):
+    # Run by the restart handler where Elasticsearch is installed; here (no packages) only
+    # its installation and its own refusal of bad input are seen. Its procedure is
+    # unit-tested against a recorded API: tests/unit/test_elasticsearch_restart.py.
+    host = hosts["log-sp"]
+    script = host.file("/usr/local/sbin/elasticsearch-rolling-restart")
+    assert (script.user, script.mode) == ("root", 0o755)
+    usage = host.run("/usr/local/sbin/elasticsearch-rolling-restart")
+    assert usage.rc == 2
+    assert "allocate primaries only" in usage.stderr
+    assert host.file("/etc/sysctl.d/60-elasticsearch.conf").content_string.strip() == "vm.max_map_count=262144"
+    print("Elasticsearch's rolling restart is not run here: Elastic's package repository is unreachable")
+
+
 def test_the_heap_is_half_the_memory_capped_as_the_sizing_filter_says(hosts):
     host = hosts["log-sp"]
     memtotal_mb = int(host.check_output("awk '/^MemTotal:/ {print $2}' /proc/meminfo")) // 1024
