@@ -37,7 +37,7 @@ from ansible.errors import AnsibleError
 
 # The helpers the filter files share (plugin_utils/inventory_facts.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugin_utils"))
-from inventory_facts import REGION_PREFIX, ROLES_DIR
+from inventory_facts import REGION_PREFIX, ROLES_DIR, postgresql_members
 
 SERVICE_GROUPS = (
     "loadbalancers", "app", "registry", "postgres", "pgbackrest_repo", "redis", "redis_sentinel", "monitoring",
@@ -163,18 +163,10 @@ def fleet_problems(groups, hostvars, options=None):
             "the fleet has no host in group 'logging' (set fleet_require_logging: false to run without)"
         )
 
-    clusters = defaultdict(lambda: {"primary": [], "replica": []})
-    for host in sorted(groups.get("postgres", [])):
-        hv = hostvars.get(host, {})
-        if hv.get("postgresql_fenced"):  # an old primary after a failover: in no cluster
-            continue
-        role = hv.get("postgresql_role")
-        if role not in ("primary", "replica"):
-            problems.append(f"PostgreSQL host '{host}' has postgresql_role '{role}', expected primary or replica")
-            continue
-        clusters[hv.get("postgresql_cluster", "main")][role].append(host)
-    for name, members in sorted(clusters.items()):
-        primaries, replicas = members["primary"], members["replica"]
+    clusters, cluster_problems = postgresql_members(groups, hostvars)
+    problems += cluster_problems
+    for name, members in clusters.items():
+        primaries, replicas = members["primary"], members["replicas"]
         if len(primaries) != 1:
             found = _names(primaries) or "none"
             problems.append(f"PostgreSQL cluster '{name}' needs exactly one primary, found: {found}")

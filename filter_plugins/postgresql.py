@@ -21,9 +21,14 @@ pgbouncer's pools rather than from a guess:
 
 from __future__ import annotations
 
-from collections import defaultdict
+import sys
+from pathlib import Path
 
 from ansible.errors import AnsibleFilterError
+
+# The helpers the filter files share (plugin_utils/inventory_facts.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugin_utils"))
+from inventory_facts import postgresql_cluster_of, postgresql_members
 
 
 def postgresql_sizing(memtotal_mb, vcpus, pools=1, reserved=10, host="this host"):
@@ -104,19 +109,11 @@ def postgresql_clusters(groups, hostvars):
     role run on its own can't go on with them either. A host with `postgresql_fenced: true`
     (an old primary after a failover, see playbooks/postgres-failover.yml) is in no cluster.
     """
-    clusters = defaultdict(lambda: {"primary": [], "replicas": []})
-    for host in sorted(groups.get("postgres", [])):
-        hv = hostvars.get(host, {})
-        if hv.get("postgresql_fenced"):
-            continue
-        role = hv.get("postgresql_role")
-        if role not in ("primary", "replica"):
-            raise AnsibleFilterError(
-                f"PostgreSQL host '{host}' has postgresql_role '{role}', expected primary or replica"
-            )
-        clusters[hv.get("postgresql_cluster", "main")]["primary" if role == "primary" else "replicas"].append(host)
+    clusters, problems = postgresql_members(groups, hostvars)
+    if problems:
+        raise AnsibleFilterError(problems[0])
     result = {}
-    for name, members in sorted(clusters.items()):
+    for name, members in clusters.items():
         if len(members["primary"]) != 1:
             found = ", ".join(members["primary"]) or "none"
             for_replicas = f" (replicas: {', '.join(members['replicas'])})" if members["replicas"] else ""
@@ -141,7 +138,7 @@ def postgresql_hba(host, groups, hostvars, rules, address_of):
     replication rules (`database: replication`). Returns dicts {type, database, user,
     address, method, comment}, sorted, without duplicates.
     """
-    cluster = hostvars.get(host, {}).get("postgresql_cluster", "main")
+    cluster = postgresql_cluster_of(host, hostvars)
     entries = {}
     for rule in rules:
         name = rule.get("name", "?")
@@ -152,7 +149,7 @@ def postgresql_hba(host, groups, hostvars, rules, address_of):
                 if source == host:
                     continue
                 if rule.get("database") == "replication" and \
-                        hostvars.get(source, {}).get("postgresql_cluster", "main") != cluster:
+                        postgresql_cluster_of(source, hostvars) != cluster:
                     continue
                 try:
                     address = address_of[source]

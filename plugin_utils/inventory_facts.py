@@ -59,3 +59,31 @@ def role_default(name, roles_dir=ROLES_DIR):
                 return defaults[name]
             raise AnsibleFilterError(f"role_default: roles/{role}/defaults/main.yml does not define {name}")
     raise AnsibleFilterError(f"role_default: no role's name prefixes {name}")
+
+
+def postgresql_cluster_of(host, hostvars) -> str:
+    """The PostgreSQL cluster `host` belongs to (`postgresql_cluster`, else the role's default)."""
+    return hostvars.get(host, {}).get("postgresql_cluster") or role_default("postgresql_cluster")
+
+
+def postgresql_members(groups, hostvars):
+    """The `postgres` group by cluster, and what is wrong with it.
+
+    Returns ({cluster: {"primary": [hosts], "replicas": [hosts]}}, [problems]), sorted. A
+    host with `postgresql_fenced: true` (an old primary after a failover) is in no cluster;
+    one whose `postgresql_role` is neither primary nor replica is a problem and in none.
+    The callers decide what a cluster without exactly one primary means (the preflight
+    lists it, the roles' filter refuses it).
+    """
+    clusters, problems = {}, []
+    for host in sorted(groups.get("postgres", [])):
+        hv = hostvars.get(host, {})
+        if hv.get("postgresql_fenced"):
+            continue
+        role = hv.get("postgresql_role")
+        if role not in ("primary", "replica"):
+            problems.append(f"PostgreSQL host '{host}' has postgresql_role '{role}', expected primary or replica")
+            continue
+        members = clusters.setdefault(postgresql_cluster_of(host, hostvars), {"primary": [], "replicas": []})
+        members["primary" if role == "primary" else "replicas"].append(host)
+    return dict(sorted(clusters.items())), problems

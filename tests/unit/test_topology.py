@@ -324,3 +324,22 @@ def test_the_filters_share_one_region_rule():
     assert pgbackrest.region_of is redis.region_of
     assert topology.regions_of.__module__ == redis.region_of.__module__ == "inventory_facts"
     assert inventory_facts.REGION_PREFIX == topology.REGION_PREFIX
+
+
+def test_postgresql_hosts_are_grouped_by_cluster_once_for_the_preflight_and_the_roles():
+    from plugin_utils.inventory_facts import postgresql_members
+
+    groups = {"postgres": ["db1", "db2", "db3", "old", "odd", "rep1"]}
+    hostvars = {
+        "db1": {"postgresql_role": "primary"},
+        "db2": {"postgresql_role": "replica"},
+        "db3": {"postgresql_role": "replica", "postgresql_cluster": "reports"},
+        "rep1": {"postgresql_role": "primary", "postgresql_cluster": "reports"},
+        "old": {"postgresql_role": "primary", "postgresql_fenced": True},  # after a failover: in none
+        "odd": {"postgresql_rol": "primary"},
+    }
+    clusters, problems = postgresql_members(groups, hostvars)
+    # "main": the postgresql role's default for postgresql_cluster, read from its defaults.
+    assert clusters == {"main": {"primary": ["db1"], "replicas": ["db2"]},
+                        "reports": {"primary": ["rep1"], "replicas": ["db3"]}}
+    assert problems == ["PostgreSQL host 'odd' has postgresql_role 'None', expected primary or replica"]
