@@ -21,7 +21,16 @@ try:  # the control node's filters run with the Python that runs Ansible (.venv)
 except ImportError:  # pragma: no cover - ansible-core depends on cryptography
     x509 = None
 
+# The colour/port rule, written once: blue instances from a host's app_port_base, green
+# ones from app_port_base + 10 (blue-green deploys run both colours side by side).
 COLOR_OFFSET = {"blue": 0, "green": 10}
+
+
+def app_instance_port(index, color, base):
+    """The port of instance `index` of colour `color` on a host whose app_port_base is `base`."""
+    if color not in COLOR_OFFSET:
+        raise AnsibleFilterError(f"app colour '{color}': expected one of {', '.join(COLOR_OFFSET)}")
+    return int(base) + COLOR_OFFSET[color] + int(index)
 
 
 def _instances(host, hostvars, defaults):
@@ -32,7 +41,7 @@ def _instances(host, hostvars, defaults):
     color = hv.get("app_live_color") or defaults.get("color", "blue")
     if color not in COLOR_OFFSET:
         raise AnsibleFilterError(f"app host '{host}' has app_live_color '{color}', expected blue or green")
-    return [base + COLOR_OFFSET[color] + i for i in range(count)]
+    return [app_instance_port(i, color, base) for i in range(count)]
 
 
 def app_upstream_servers(lb_host, app_hosts, regions, addresses, hostvars, defaults=None, drain=None):
@@ -81,9 +90,9 @@ def app_upstream_servers(lb_host, app_hosts, regions, addresses, hostvars, defau
     return servers
 
 
-def app_metrics_port(index, first_port, color):
-    """{port, labels} of instance `index` of a colour whose first port is `first_port`."""
-    return {"port": int(first_port) + int(index), "labels": {"app_instance": f"{color}-{int(index)}"}}
+def app_metrics_port(index, base, color):
+    """{port, labels} of instance `index` of `color` on a host whose app_port_base is `base`."""
+    return {"port": app_instance_port(index, color, base), "labels": {"app_instance": f"{color}-{int(index)}"}}
 
 
 def tls_pair_problems(certificate_pem, key_pem, name="certificate"):
@@ -107,6 +116,7 @@ def tls_pair_problems(certificate_pem, key_pem, name="certificate"):
 class FilterModule:
     def filters(self):
         return {
+            "app_instance_port": app_instance_port,
             "app_metrics_port": app_metrics_port,
             "app_upstream_servers": app_upstream_servers,
             "tls_pair_problems": tls_pair_problems,

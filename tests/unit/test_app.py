@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from filter_plugins.app import app_metrics_port, app_upstream_servers, tls_pair_problems
+from filter_plugins.app import app_instance_port, app_metrics_port, app_upstream_servers, tls_pair_problems
 
 REGIONS = {
     "lb-sp": "saopaulo", "app-sp1": "saopaulo", "app-sp2": "saopaulo", "app-va1": "virginia", "lb-va": "virginia",
@@ -98,4 +98,13 @@ def test_garbage_is_reported_not_raised():
 
 
 def test_metrics_port_of_an_instance_names_colour_and_index():
-    assert app_metrics_port(1, 8090, "green") == {"port": 8091, "labels": {"app_instance": "green-1"}}
+    assert app_metrics_port(1, 8080, "green") == {"port": 8091, "labels": {"app_instance": "green-1"}}
+
+
+def test_the_colour_port_rule_is_one_function():
+    # Blue from the base, green 10 above: what the containers, the upstreams, the metrics
+    # and the rolling deploy all use.
+    assert [app_instance_port(i, "blue", 8080) for i in (0, 1)] == [8080, 8081]
+    assert [app_instance_port(i, "green", "9000") for i in ("0", "1")] == [9010, 9011]
+    with pytest.raises(AnsibleFilterError, match="app colour 'red'"):
+        app_instance_port(0, "red", 8080)
