@@ -15,7 +15,9 @@ import re
 import sys
 import time
 
-STEP = re.compile(r"➜\s*(?:\x1b\[[0-9;]*m)*([a-z_]+)(?:\x1b\[[0-9;]*m)*: (?:\x1b\[[0-9;]*m)*Executing")
+# "<scenario> ➜ <step>: Executing" (colours around the words), not "Executing Testinfra ...".
+STEP = re.compile(r"➜\s*(?:\x1b\[[0-9;]*m)*([a-z_]+)(?:\x1b\[[0-9;]*m)*: (?:\x1b\[[0-9;]*m)*Executing"
+                  r"(?:\x1b\[[0-9;]*m)*\s*$")
 
 
 def steps_from(lines, clock=time.monotonic):

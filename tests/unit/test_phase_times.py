@@ -13,6 +13,7 @@ OUTPUT = [
     "INFO     app ➜ create: Executed: Successful\n",
     "INFO     app ➜ converge: Executing\n",
     "PLAY RECAP\n",
+    "INFO     app ➜ verify: Executing Testinfra tests found in molecule/app/tests/...\n",
 ]
 
 
