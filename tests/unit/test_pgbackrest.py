@@ -190,3 +190,12 @@ def test_drill_failure_keeps_the_last_pass_and_marks_the_run(drill):
     assert 'pgbackrest_drill_last_success_timestamp_seconds{stanza="main",repo="1"} 700' in text
     assert 'pgbackrest_drill_rpo_seconds{stanza="main",repo="2"} 70' in text
     assert text.count("# TYPE pgbackrest_drill_success gauge") == 1
+
+
+def test_a_scratch_cluster_not_yet_started_is_not_taken_for_a_stopped_one(drill):
+    # pg_ctl -W returns before the postmaster writes its pid file (a CI run on a busy host
+    # reported "stopped during recovery" with an empty log for exactly that).
+    assert not drill.scratch_stopped(False, seen_before=False, since_start=2)
+    assert drill.scratch_stopped(False, seen_before=True, since_start=2)  # it ran, and is gone
+    assert drill.scratch_stopped(False, seen_before=False, since_start=drill.START_GRACE + 1)
+    assert not drill.scratch_stopped(True, seen_before=True, since_start=500)
