@@ -4,9 +4,7 @@ Runs before the failover tests (it converges one host)."""
 
 from __future__ import annotations
 
-import json
-
-from conftest import CA, DATA_HOSTS, PORTS
+from conftest import CA, DATA_HOSTS, PORTS, addresses_inventory
 
 from tests.helpers.ansible_run import converge_playbook, leaked_secrets, run_playbook
 
@@ -37,9 +35,8 @@ def test_a_renewed_certificate_is_served_by_the_running_instances(cli, hosts, tm
     # As if its certificate had come due: the pki role issues a new one in the next run.
     host.check_output(f"rm {CERT}")
 
-    inventory = tmp_path / "addresses.json"
-    inventory.write_text(json.dumps({"all": {"hosts": {h: {"fleet_address": a} for h, a in cli.addresses.items()}}}))
-    run = run_playbook(converge_playbook(), "--inventory", str(inventory), "--limit", target)
+    inventory = addresses_inventory(cli.addresses, tmp_path / "addresses.json")
+    run = run_playbook(converge_playbook(), "--inventory", inventory, "--limit", target)
     assert run.rc == 0, run.output[-4000:]
     assert leaked_secrets(run.output) == []
     assert "Reload redis TLS certificates" in run.output

@@ -7,12 +7,11 @@ Sentinel stopped, a converge limited to the promoted host must keep it primary w
 data (the inventory still names the old one). The promoted host is recorded for
 after_failover.yml, which runs after the next converge."""
 
-import json
 import os
 import uuid
 from pathlib import Path
 
-from conftest import DATA_HOSTS, PORTS, wait_for
+from conftest import DATA_HOSTS, PORTS, addresses_inventory, wait_for
 
 from tests.helpers.ansible_run import converge_playbook, leaked_secrets, run_playbook
 
@@ -68,12 +67,8 @@ def test_with_every_sentinel_down_a_converge_of_the_promoted_host_keeps_it_prima
         hosts[host].check_output(f"systemctl stop {SENTINEL_UNIT}")
     try:
         assert cli.as_user("app", "redis-mon", new, PORTS["sessions"], "SET", key, value).stdout.strip() == "OK"
-        # The hosts left out by --limit gather no facts: their addresses come from the
-        # inventory, as in the lab and production.
-        inventory = tmp_path / "addresses.json"
-        addresses = {h: {"fleet_address": a} for h, a in cli.addresses.items()}
-        inventory.write_text(json.dumps({"all": {"hosts": addresses}}))
-        run = run_playbook(converge_playbook(), "--inventory", str(inventory), "--limit", new)
+        inventory = addresses_inventory(cli.addresses, tmp_path / "addresses.json")
+        run = run_playbook(converge_playbook(), "--inventory", inventory, "--limit", new)
         print(f"converge --limit {new} with every Sentinel stopped: rc {run.rc}, recap {run.recap}")
         assert run.rc == 0, run.output[-4000:]
         assert leaked_secrets(run.output) == []
