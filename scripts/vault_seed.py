@@ -5,7 +5,8 @@ root token VAULT_TOKEN:
   - the KV v2 secrets, with generated values;
   - a root and an intermediate CA (PKI engines) and the role host certificates come from;
   - TLS material issued from that CA into KV paths;
-  - an AppRole `ansible` with a read-only policy, as production uses.
+  - an AppRole `ansible` with a read-only policy, as production uses, and the AppRoles
+    of KV paths given as {approle: <name>} (same policy; their credentials in that path).
 Writes, into the state directory given as argument (mode 0600 files):
   seeded-values.json  every generated secret value, for the leak tests
   approle.json        role_id and secret_id of the `ansible` AppRole
@@ -116,7 +117,11 @@ def main(fixture_path: str, state_dir: str) -> int:
 
     generated: list[str] = []
     kv_mount = fixture["kv_mount"]
+    approle_paths = {}
     for path, keys in fixture["kv"].items():
+        if set(keys) == {"approle"}:
+            approle_paths[path] = keys["approle"]  # filled below, once the AppRole exists
+            continue
         data = {key: value_for(spec, generated) for key, spec in keys.items()}
         client.secrets.kv.v2.create_or_update_secret(path=path, secret=data, mount_point=kv_mount)
 
@@ -146,12 +151,20 @@ def main(fixture_path: str, state_dir: str) -> int:
     client.sys.create_or_update_policy("editaliza-ansible", policy)
     if "approle/" not in client.sys.list_auth_methods()["data"]:
         client.sys.enable_auth_method("approle")
-    client.auth.approle.create_or_update_approle(
-        "ansible", token_policies=["editaliza-ansible"],
-        token_ttl="1h", token_max_ttl="4h",  # noqa: S106 (lifetimes, not passwords)
-    )
+    for name in ("ansible", *approle_paths.values()):
+        client.auth.approle.create_or_update_approle(
+            name, token_policies=["editaliza-ansible"],
+            token_ttl="1h", token_max_ttl="4h",  # noqa: S106 (lifetimes, not passwords)
+        )
     role_id = client.auth.approle.read_role_id("ansible")["data"]["role_id"]
     secret_id = client.auth.approle.generate_secret_id("ansible")["data"]["secret_id"]
+    # AppRoles whose credentials a host keeps (the scheduled drift run's): in KV, like
+    # production's, with the secret_id among the values the leak tests look for.
+    for path, name in approle_paths.items():
+        own = {"role_id": client.auth.approle.read_role_id(name)["data"]["role_id"],
+               "secret_id": client.auth.approle.generate_secret_id(name)["data"]["secret_id"]}
+        generated.append(own["secret_id"])
+        client.secrets.kv.v2.create_or_update_secret(path=path, secret=own, mount_point=kv_mount)
 
     write_private(state / "seeded-values.json", json.dumps(sorted(set(generated)), indent=1))
     write_private(state / "approle.json", json.dumps({"role_id": role_id, "secret_id": secret_id}))
