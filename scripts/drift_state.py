@@ -53,13 +53,17 @@ MAX_NAMED = 5
 def repository_digest(root: Path = ROOT) -> str:
     """sha256 over the names and contents of the files a run reads (tracked or not,
     ignoring what .gitignore leaves out)."""
-    proc = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z", "--", *KEY_PATHS],
-                          cwd=root, capture_output=True, check=False)
-    if proc.returncode == 0:
+    try:
+        proc = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z", "--", *KEY_PATHS],
+                              cwd=root, capture_output=True, check=False)
+    except OSError:  # no git on this host (a control host with a copy of the repository)
+        proc = None
+    if proc is not None and proc.returncode == 0:
         names = list(filter(None, proc.stdout.split(b"\0")))
-    else:  # a copy without .git (git archive): every file under those paths
+    else:  # a copy without .git (git archive): every file under those paths but bytecode
         names = [str(f.relative_to(root)).encode() for p in KEY_PATHS
-                 for f in ([root / p] if (root / p).is_file() else (root / p).rglob("*")) if f.is_file()]
+                 for f in ([root / p] if (root / p).is_file() else (root / p).rglob("*"))
+                 if f.is_file() and "__pycache__" not in f.parts]
     digest = hashlib.sha256()
     for name in sorted(names):
         path = root / name.decode()

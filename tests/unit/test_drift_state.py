@@ -137,3 +137,17 @@ def test_the_repository_digest_follows_a_file_with_or_without_git(tmp_path):
     first = state.repository_digest(tmp_path)  # no .git here: every file is read
     task.write_text("--- # changed\n")
     assert state.repository_digest(tmp_path) != first
+
+
+def test_the_repository_digest_needs_no_git_program(tmp_path, monkeypatch):
+    """A control host with a copy of the repository and no git: the files are read, and
+    bytecode the run leaves beside the plugins does not move the key."""
+    (tmp_path / "filter_plugins").mkdir()
+    (tmp_path / "filter_plugins/f.py").write_text("X = 1\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))
+    first = state.repository_digest(tmp_path)
+    (tmp_path / "filter_plugins/__pycache__").mkdir()
+    (tmp_path / "filter_plugins/__pycache__/f.cpython-311.pyc").write_bytes(b"\0")
+    assert state.repository_digest(tmp_path) == first
+    (tmp_path / "filter_plugins/f.py").write_text("X = 2\n")
+    assert state.repository_digest(tmp_path) != first
