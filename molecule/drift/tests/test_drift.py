@@ -2,26 +2,32 @@
 checkout, environment, journal), the lock that keeps runs from overlapping, the metrics'
 publication, and bad input refused before any change.
 
-This test host's checkout has no virtualenv (the role does not install one; PyPI is not
-reachable from test hosts), so a run here stops at its own check for one: the check of
-the fleet itself is not run in this scenario."""
+The role installs the run's Python environment from wheels built on the test machine (no
+package index answers from test hosts), and a scheduled run checks the control host
+itself (molecule/drift/scheduled) through the tests' Vault."""
 
 from __future__ import annotations
 
+import json
 import time
 
+import yaml
+
 from tests.helpers.ansible_run import (
+    ROOT,
     assert_refused_before_any_change,
     converge_playbook,
     leaked_secrets,
     run_playbook,
 )
+from tests.helpers.requirements import pins as requirements_pins
 from tests.helpers.vault import read_secret
 
 UNIT = "editaliza-drift.service"
 CHECKOUT = "/opt/editaliza-fleet"
 REPORT = "/var/lib/editaliza-drift/report"
 TEXTFILE = "/var/lib/prometheus/node-exporter"
+HOME = "/var/lib/editaliza-drift"
 
 
 def _run_unit(host):
@@ -48,7 +54,7 @@ def test_the_unit_detects_only_as_the_drift_user_from_the_checkout(host):
     show = host.check_output(f"systemctl show {UNIT} -p User -p WorkingDirectory -p ExecStart")
     assert "User=editaliza-drift" in show
     assert f"WorkingDirectory={CHECKOUT}" in show
-    assert f"{CHECKOUT}/scripts/drift detect -i inventories/production/hosts.yml" in show
+    assert f"{CHECKOUT}/scripts/drift detect -i molecule/drift/scheduled -p playbooks/drift.yml" in show
     user = host.user("editaliza-drift")
     assert user.exists
     assert user.shell == "/usr/sbin/nologin"
@@ -59,19 +65,69 @@ def test_the_unit_detects_only_as_the_drift_user_from_the_checkout(host):
     assert host.run("grep -qxF -- %s /etc/editaliza-drift/vault.env", f"VAULT_ROLE_ID={approle['role_id']}").rc == 0
 
 
-def test_a_run_logs_to_the_journal_and_publishes_the_report_s_metrics(host):
-    print("The checkout on this test host has no virtualenv: the run stops at its own check for one, "
-          "so the fleet check itself is not run here")
-    # Metrics left by an earlier run, as the drift_report callback writes them: the unit
-    # publishes whatever the report directory holds after each run.
-    metrics = 'fleet_drift_changed_tasks{host="sp-db1",kind="corrective"} 2\n'
-    host.check_output(f"printf '%s' '{metrics}' > {REPORT}/sp-db1.prom && chown editaliza-drift {REPORT}/sp-db1.prom")
+def test_the_run_s_python_environment_comes_from_the_wheels(host):
+    """requirements-control.txt, installed by the role with no package index."""
+    venv = f"{CHECKOUT}/.venv/bin"
+    pins = requirements_pins(ROOT / "requirements-control.txt")
+    frozen = host.check_output(f"{venv}/pip freeze --all").splitlines()
+    freeze = dict(line.lower().split("==") for line in frozen if "==" in line)
+    assert {name: freeze.get(name) for name in pins if freeze.get(name) != pins[name]} == {}, freeze
+    # The collections come with the `ansible` package, at requirements.yml's versions.
+    listed = host.check_output(f"{venv}/ansible-galaxy collection list community.hashi_vault 2>/dev/null")
+    wanted = next(c["version"] for c in yaml.safe_load((ROOT / "requirements.yml").read_text())["collections"]
+                  if c["name"] == "community.hashi_vault")
+    assert f"community.hashi_vault {wanted}" in " ".join(listed.split()), listed
+
+
+def _report(host):
+    return json.loads(host.file(f"{REPORT}/drift-report.json").content_string)
+
+
+def test_a_scheduled_run_checks_the_fleet_and_publishes_what_it_found(host, vault_forwarder):
+    """The timer's unit runs a real detection (the preflight, Vault through AppRole, SSH to
+    the inventory's host, the check-mode run, the report) and publishes its metrics:
+    clean first, then the drift made here, named with its task."""
+    # Before the host trusts the run's key: not a failed check but a finding.
     show, journal = _run_unit(host)
-    assert "has no ansible-playbook: run scripts/setup" in journal, journal
-    assert (show["Result"], show["ExecMainStatus"]) == ("exit-code", "2"), show  # a failed check, not drift
-    published = host.file(f"{TEXTFILE}/fleet-drift-sp-db1.prom")
-    assert published.content_string == metrics
+    assert (show["Result"], show["ExecMainStatus"]) == ("success", "1"), journal[-3000:]
+    assert "drift on drift-ctl: unreachable" in journal, journal[-3000:]
+    unreachable = host.file(f"{TEXTFILE}/fleet-drift-drift-ctl.prom").content_string
+    assert 'fleet_drift_check_success{host="drift-ctl"} 0' in unreachable, unreachable
+
+    key = host.file(f"{HOME}/.ssh/id_ed25519.pub").content_string.strip()
+    host.check_output(f"install -d -m 0700 /root/.ssh && echo '{key}' >> /root/.ssh/authorized_keys")
+    host.check_output(f"ssh-keyscan -t ed25519 127.0.0.1 2>/dev/null > {HOME}/.ssh/known_hosts "
+                      f"&& chown editaliza-drift: {HOME}/.ssh/known_hosts")
+    show, journal = _run_unit(host)
+    assert (show["Result"], show["ExecMainStatus"]) == ("success", "0"), journal[-3000:]
+    assert vault_forwarder.connections > 0  # the run logged in to Vault itself
+    report = _report(host)
+    assert report["drifted_hosts"] == [], report
+    assert "drift-ctl" in report["hosts"], report
+    published = host.file(f"{TEXTFILE}/fleet-drift-drift-ctl.prom")
     assert published.mode == 0o644
+    assert 'fleet_drift_check_success{host="drift-ctl"} 1' in published.content_string
+    counts = [line for line in published.content_string.splitlines() if line.startswith("fleet_drift_changed_tasks{")]
+    assert counts, published.content_string
+    assert all(line.endswith(" 0") for line in counts), counts
+
+    # Drift: the directory of the run's credentials opened to every user.
+    host.check_output("chmod 0777 /etc/editaliza-drift")
+    try:
+        show, journal_drift = _run_unit(host)
+    finally:
+        host.check_output("chmod 0755 /etc/editaliza-drift")
+    assert (show["Result"], show["ExecMainStatus"]) == ("success", "1"), journal_drift[-3000:]  # drift is not a failure
+    report = _report(host)
+    assert report["drifted_hosts"] == ["drift-ctl"], report
+    changed = [t["task"] for t in report["hosts"]["drift-ctl"]["changed"]]
+    assert changed == ["drift : Create the configuration directory"], changed
+    assert "drift on drift-ctl: 1 change(s)" in journal_drift, journal_drift[-3000:]
+    published = host.file(f"{TEXTFILE}/fleet-drift-drift-ctl.prom").content_string
+    # No git on this host, so no baseline to tell corrective from intended changes.
+    assert 'fleet_drift_changed_tasks{host="drift-ctl",kind="unclassified"} 1' in published, published
+    logs = journal + journal_drift + host.check_output(f"cat {REPORT}/*.log {REPORT}/*.txt")
+    assert leaked_secrets(logs) == []
 
 
 def test_a_run_started_while_another_holds_the_lock_does_nothing(host):
