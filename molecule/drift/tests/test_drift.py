@@ -107,6 +107,13 @@ def test_a_scheduled_run_checks_the_fleet_and_publishes_what_it_found(host, vaul
     published = host.file(f"{TEXTFILE}/fleet-drift-drift-ctl.prom")
     assert published.mode == 0o644
     assert 'fleet_drift_check_success{host="drift-ctl"} 1' in published.content_string
+    assert _report(host)["hosts"]["drift-ctl"]["checked"] == "full"
+
+    # Nothing moved since: the probe alone (the run's own cache in the checkout is not
+    # state of the host).
+    show, journal_again = _run_unit(host)
+    assert (show["Result"], show["ExecMainStatus"]) == ("success", "0"), journal_again[-3000:]
+    assert _report(host)["hosts"]["drift-ctl"]["checked"] == "state", journal_again[-3000:]
     counts = [line for line in published.content_string.splitlines() if line.startswith("fleet_drift_changed_tasks{")]
     assert counts, published.content_string
     assert all(line.endswith(" 0") for line in counts), counts
@@ -126,7 +133,7 @@ def test_a_scheduled_run_checks_the_fleet_and_publishes_what_it_found(host, vaul
     published = host.file(f"{TEXTFILE}/fleet-drift-drift-ctl.prom").content_string
     # No git on this host, so no baseline to tell corrective from intended changes.
     assert 'fleet_drift_changed_tasks{host="drift-ctl",kind="unclassified"} 1' in published, published
-    logs = journal + journal_drift + host.check_output(f"cat {REPORT}/*.log {REPORT}/*.txt")
+    logs = journal + journal_again + journal_drift + host.check_output(f"cat {REPORT}/*.log {REPORT}/*.txt")
     assert leaked_secrets(logs) == []
 
 
