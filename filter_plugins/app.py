@@ -21,9 +21,14 @@ try:  # the control node's filters run with the Python that runs Ansible (.venv)
 except ImportError:  # pragma: no cover - ansible-core depends on cryptography
     x509 = None
 
-# The colour/port rule, written once: blue instances from a host's app_port_base, green
-# ones from app_port_base + 10 (blue-green deploys run both colours side by side).
-COLOR_OFFSET = {"blue": 0, "green": 10}
+# The colour/port rule, written once: up to APP_MAX_INSTANCES per host and colour; blue
+# instances from a host's app_port_base, green ones from app_port_base + 10 (blue-green
+# deploys run both colours side by side). A host's app ports are one block of
+# APP_PORT_SPAN ports from app_port_base: the firewall opens it (common's rule `app`,
+# port_span), the app and nginx preflights check it (app_port_block).
+APP_MAX_INSTANCES = 10
+COLOR_OFFSET = {"blue": 0, "green": APP_MAX_INSTANCES}
+APP_PORT_SPAN = len(COLOR_OFFSET) * APP_MAX_INSTANCES
 
 
 def app_instance_port(index, color, base):
@@ -31,6 +36,14 @@ def app_instance_port(index, color, base):
     if color not in COLOR_OFFSET:
         raise AnsibleFilterError(f"app colour '{color}': expected one of {', '.join(COLOR_OFFSET)}")
     return int(base) + COLOR_OFFSET[color] + int(index)
+
+
+def app_port_block(base):
+    """The app's ports on a host whose app_port_base is `base`: {first, last, span,
+    max_instances}, every colour and instance included."""
+    first = int(base)
+    return {"first": first, "last": first + APP_PORT_SPAN - 1, "span": APP_PORT_SPAN,
+            "max_instances": APP_MAX_INSTANCES}
 
 
 def _instances(host, hostvars, defaults):
@@ -117,6 +130,7 @@ class FilterModule:
     def filters(self):
         return {
             "app_instance_port": app_instance_port,
+            "app_port_block": app_port_block,
             "app_metrics_port": app_metrics_port,
             "app_upstream_servers": app_upstream_servers,
             "tls_pair_problems": tls_pair_problems,

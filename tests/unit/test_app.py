@@ -9,7 +9,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from filter_plugins.app import app_instance_port, app_metrics_port, app_upstream_servers, tls_pair_problems
+from filter_plugins.app import (
+    app_instance_port,
+    app_metrics_port,
+    app_port_block,
+    app_upstream_servers,
+    tls_pair_problems,
+)
 
 REGIONS = {
     "lb-sp": "saopaulo", "app-sp1": "saopaulo", "app-sp2": "saopaulo", "app-va1": "virginia", "lb-va": "virginia",
@@ -108,3 +114,12 @@ def test_the_colour_port_rule_is_one_function():
     assert [app_instance_port(i, "green", "9000") for i in ("0", "1")] == [9010, 9011]
     with pytest.raises(AnsibleFilterError, match="app colour 'red'"):
         app_instance_port(0, "red", 8080)
+
+
+def test_the_port_block_holds_every_instance_of_every_colour():
+    """The firewall opens, and the preflights keep clear, exactly the ports the rule gives."""
+    block = app_port_block("8080")
+    assert (block["first"], block["last"], block["span"]) == (8080, 8099, 20)
+    used = {app_instance_port(i, color, 8080) for color in ("blue", "green") for i in range(block["max_instances"])}
+    assert used == set(range(block["first"], block["last"] + 1))
+
