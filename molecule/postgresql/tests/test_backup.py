@@ -5,7 +5,10 @@ import json
 import re
 import time
 
+import pytest
 from conftest import local_sql
+
+from tests.helpers.hosts import systemd_exposure
 
 REPOS = {"pg-app": 1, "pg-other": 2}
 
@@ -76,3 +79,36 @@ def test_metrics_give_the_last_good_full_backup_of_each_repository(hosts):
             text, re.MULTILINE)
         assert match, text
         assert now - 3600 < int(match.group(1)) <= now + 5
+
+
+@pytest.mark.parametrize(("host", "unit"), [("pg-sp", "pgbackrest.service"), ("pg-app", "pgbackrest.service"),
+                                            ("pg-app", "pgbackrest-main-incr.service"),
+                                            ("pg-app", "pgbackrest-metrics.service")])
+def test_pgbackrest_s_units_are_sandboxed(hosts, host, unit):
+    """The TLS server (Debian's unit: 9.2 'UNSAFE' without the drop-in), the backups and
+    the metrics writer: at most 3.0."""
+    assert systemd_exposure(hosts[host], unit) <= 3.0
+
+
+def test_a_backup_through_its_sandboxed_unit_locks_where_every_process_of_the_stanza_looks(hosts):
+    """The timer's unit (not Ansible's first backup) takes an incremental backup; its lock,
+    and the TLS server's on the database host, are in the shared lock-path, never in a /tmp."""
+    repo = hosts["pg-app"]
+    before = pgbackrest(hosts["pg-sp"], "--stanza=main", "--output=json", "info")
+    incr_before = sum(b["type"] == "incr" for b in json.loads(before.stdout)[0]["backup"])
+    run = repo.run("systemctl start pgbackrest-main-incr.service")
+    journal = repo.run("journalctl -u pgbackrest-main-incr.service --no-pager -o cat -n 20").stdout
+    assert run.rc == 0, journal
+    after = pgbackrest(hosts["pg-sp"], "--stanza=main", "--output=json", "info")
+    assert sum(b["type"] == "incr" for b in json.loads(after.stdout)[0]["backup"]) == incr_before + 1
+    # pg-sp archives (PostgreSQL's archive-push, outside any sandbox): with pgBackRest's
+    # default lock-path, /tmp/pgbackrest would be there.
+    for name in ("pg-app", "pg-sp"):
+        assert hosts[name].file("/run/pgbackrest").is_directory, name
+        tmpfiles = hosts[name].file("/etc/tmpfiles.d/pgbackrest.conf")
+        assert tmpfiles.contains("^d /run/pgbackrest 0770 postgres postgres"), name
+        assert "/run/pgbackrest" in pgbackrest(hosts[name], "help", "backup", "lock-path").stdout, name
+        assert hosts[name].run("test -e /tmp/pgbackrest").rc != 0, f"{name}: locks in /tmp/pgbackrest"
+    metrics = repo.run("systemctl start pgbackrest-metrics.service")
+    assert metrics.rc == 0, repo.run("journalctl -u pgbackrest-metrics.service --no-pager -o cat -n 20").stdout
+    assert "pgbackrest_info_success 1" in repo.file("/var/lib/prometheus/node-exporter/pgbackrest.prom").content_string
