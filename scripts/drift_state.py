@@ -25,6 +25,8 @@ check found clean.
         completes the report (drift-report.json/.txt, <host>.prom) with the hosts the
         probe found unchanged and the unreachable ones, and records the state of every
         fully checked host the check found clean
+    drift_state.py unreachable REPORT_DIR UNREACHABLE BASELINE
+        writes the report when no host answered: each one unreachable
 """
 
 from __future__ import annotations
@@ -219,11 +221,21 @@ def cmd_finish(report_dir: Path, unreachable: list[str], baseline: str | None) -
     return 0
 
 
+def cmd_unreachable(report_dir: Path, unreachable: list[str], baseline: str | None) -> int:
+    """No host answered: no probe, no check; the report names each host unreachable."""
+    now = time.time()
+    report = complete(None, {"full": [], "unchanged": []}, unreachable, baseline, head_commit(ROOT), now)
+    write_report(report_dir, report, now)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 4 and argv[0] == "plan":
         return cmd_plan(Path(argv[1]), Path(argv[2]), argv[3], argv[4:])
     if len(argv) == 4 and argv[0] == "finish":
         return cmd_finish(Path(argv[1]), [h for h in argv[2].split(",") if h], argv[3] or None)
+    if len(argv) == 4 and argv[0] == "unreachable":
+        return cmd_unreachable(Path(argv[1]), [h for h in argv[2].split(",") if h], argv[3] or None)
     print(__doc__, file=sys.stderr)
     return 2
 

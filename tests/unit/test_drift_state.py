@@ -3,6 +3,7 @@ check, library/edz_state_digest.py reads a host's state."""
 
 from __future__ import annotations
 
+import json
 import os
 
 from tests.helpers.scripts import load_script
@@ -151,3 +152,11 @@ def test_the_repository_digest_needs_no_git_program(tmp_path, monkeypatch):
     assert state.repository_digest(tmp_path) == first
     (tmp_path / "filter_plugins/f.py").write_text("X = 2\n")
     assert state.repository_digest(tmp_path) != first
+
+
+def test_when_no_host_answers_the_report_names_each_unreachable(tmp_path):
+    assert state.main(["unreachable", str(tmp_path), "a1,b1", ""]) == 0
+    report = json.loads((tmp_path / "drift-report.json").read_text())
+    assert report["drifted_hosts"] == ["a1", "b1"]
+    assert all(e["unreachable"] and not e["changed"] for e in report["hosts"].values())
+    assert 'fleet_drift_check_success{host="a1"} 0' in (tmp_path / "a1.prom").read_text()

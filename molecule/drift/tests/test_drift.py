@@ -107,7 +107,7 @@ def test_a_scheduled_run_checks_the_fleet_and_publishes_what_it_found(host, vaul
     published = host.file(f"{TEXTFILE}/fleet-drift-drift-ctl.prom")
     assert published.mode == 0o644
     assert 'fleet_drift_check_success{host="drift-ctl"} 1' in published.content_string
-    assert _report(host)["hosts"]["drift-ctl"]["checked"] == "full"
+    assert report["hosts"]["drift-ctl"]["checked"] == "full"
 
     # Nothing moved since: the probe alone (the run's own cache in the checkout is not
     # state of the host).
