@@ -44,7 +44,7 @@ def test_too_many_instances_are_refused():
 
 def test_wrong_type_is_refused_by_the_argument_spec():
     run = run_playbook(converge_playbook(), "-e", '{"app_cpus": "lots"}')
-    assert_refused_before_any_change(run, "app : Validate the role's variables", "app_cpus")
+    assert_refused_before_any_change(run, "app : Validating arguments against arg spec", "app_cpus")
 
 
 def test_a_missing_vault_path_is_named():

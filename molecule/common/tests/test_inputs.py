@@ -17,7 +17,7 @@ def assert_nothing_changed(run):
 def test_wrong_variable_type_is_refused_before_any_change():
     run = run_playbook(converge_playbook(), "-e", '{"common_sshd_port": "twenty-two"}')
     assert run.rc != 0
-    assert "common : Validate the role's variables" in run.output
+    assert "common : Validating arguments against arg spec" in run.output
     assert "common_sshd_port" in run.output
     assert "int" in run.output
     assert_nothing_changed(run)

@@ -51,4 +51,4 @@ def test_missing_vault_path_is_named():
 
 def test_wrong_type_is_refused_by_the_argument_spec():
     run = run_playbook(converge_playbook(), "-e", '{"redis_sentinel_port": "many"}')
-    assert_refused_before_any_change(run, "redis : Validate the role's variables", "redis_sentinel_port")
+    assert_refused_before_any_change(run, "redis : Validating arguments against arg spec", "redis_sentinel_port")
