@@ -45,7 +45,7 @@ def fleet_address(host, hostvars):
         return address
     if _is_ip(hv.get("ansible_host", "")):
         return str(hv["ansible_host"])
-    default = hv.get("ansible_default_ipv4") or {}
+    default = (hv.get("ansible_facts") or {}).get("default_ipv4") or {}
     if default.get("address"):
         return default["address"]
     raise AnsibleFilterError(

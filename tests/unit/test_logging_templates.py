@@ -21,7 +21,7 @@ SP_LOG = ["10.10.6.61", "10.10.6.62", "10.10.6.63"]
 def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("rendered")
     placeholders = {
-        "render_hosts": ":".join(HOSTS), "render_dir": str(out), "ansible_memtotal_mb": 65536,
+        "render_hosts": ":".join(HOSTS), "render_dir": str(out), "ansible_facts": {"memtotal_mb": 65536},
         "ansible_python_interpreter": sys.executable,
         "__kibana_users": {"kibana_system": "placeholder", "elastic": "placeholder"},
         "__kibana_encryption": {k: "p" * 32 for k in ("saved_objects", "reporting", "security")},

@@ -22,7 +22,7 @@ HOSTVARS = {
     "app1": {"ansible_host": "10.1.0.20", "group_names": ["app", "region_saopaulo"]},
     "app2": {"ansible_host": "app2.example", "fleet_address": "10.2.0.20",
              "group_names": ["app", "region_virginia"]},
-    "mon1": {"ansible_host": "mon1", "ansible_default_ipv4": {"address": "10.1.0.30"},
+    "mon1": {"ansible_host": "mon1", "ansible_facts": {"default_ipv4": {"address": "10.1.0.30"}},
              "group_names": ["monitoring", "region_saopaulo"]},
     "lost": {"ansible_host": "lost.example", "group_names": ["app"]},
     "twice": {"ansible_host": "10.9.0.1", "group_names": ["region_a", "region_b"]},
