@@ -38,6 +38,10 @@ def test_1_rolling_deploy_loses_no_request(hosts, client, request_loop):
     with request_loop() as result:
         run = deploy("-e", "app_version=1.1.0")
     assert run.rc == 0, run.output[-3000:]
+    # Each entry point's arguments were checked against its own spec (tasks_from names
+    # the entry point, without .yml, or Ansible finds no spec and checks nothing).
+    for entry in ("deploy_prepare", "deploy_host", "deploy_finish"):
+        assert f"app : Validating arguments against arg spec '{entry}'" in run.output
     assert leaked_secrets(run.output) == []
     assert result.failures == [], result.failures[:5]
     assert set(result.versions) == {"1.0.0", "1.1.0"}, result.versions
