@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.helpers.lab import lab_inventory  # noqa: E402
 
-__all__ = ["ROOT", "dexec", "lab_inventory", "machine", "sh", "vault_secret", "write_results"]
+__all__ = ["ROOT", "dexec", "lab_inventory", "lab_vault_env", "machine", "sh", "vault_secret", "write_results"]
 
 
 def sh(*args: str, stdin: str | None = None, timeout: int = 60) -> str:
@@ -30,12 +30,17 @@ def dexec(host: str, command: str, stdin: str | None = None, timeout: int = 60) 
     return sh("docker", "exec", "-i", host, "bash", "-c", command, stdin=stdin, timeout=timeout)
 
 
-def vault_secret(path: str) -> dict:
-    """A KV v2 secret from the lab's Vault (AppRole login, as the lab's playbooks do)."""
+def lab_vault_env() -> dict[str, str]:
+    """The variables `scripts/vault env lab` exports (VAULT_ADDR, the AppRole)."""
     env = sh(str(ROOT / "scripts/vault"), "env", "lab")
     values = dict(line.split("=", 1) for line in
                   (x.removeprefix("export ").strip() for x in env.splitlines()) if "=" in line)
-    values = {k: v.strip("'\"") for k, v in values.items()}
+    return {k: v.strip("'\"") for k, v in values.items()}
+
+
+def vault_secret(path: str) -> dict:
+    """A KV v2 secret from the lab's Vault (AppRole login, as the lab's playbooks do)."""
+    values = lab_vault_env()
     import hvac  # from requirements.txt
 
     client = hvac.Client(url=values["VAULT_ADDR"])

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from itertools import pairwise
 from pathlib import Path
 
-from _lab import ROOT, machine, write_results
+from _lab import ROOT, lab_vault_env, machine, write_results
 
 sys.path.insert(0, str(ROOT / "filter_plugins"))
 from fleet import SERVICE_GROUPS  # the groups every inventory defines
@@ -130,17 +130,10 @@ def lab(*args: str) -> None:
 
 
 def vault_env() -> dict[str, str]:
+    """The lab's Vault, started if it is not running, as environment variables."""
     subprocess.run([str(ROOT / "scripts/vault"), "start", "lab"], check=True, timeout=300,
                    stdout=subprocess.DEVNULL)
-    out = subprocess.run([str(ROOT / "scripts/vault"), "env", "lab"], check=True, capture_output=True,
-                         text=True, timeout=60).stdout
-    env = {}
-    for line in out.splitlines():
-        line = line.removeprefix("export ").strip()
-        if "=" in line:
-            key, value = line.split("=", 1)
-            env[key] = value.strip("'\"")
-    return env
+    return lab_vault_env()
 
 
 def cgroup_files(names: list[str], name: str) -> list[Path] | None:
