@@ -1,5 +1,7 @@
 """Time, upgrades, journald, kernel parameters and CIS controls."""
 
+import time
+
 from tests.helpers.hosts import systemd_exposure
 
 testinfra_hosts = ["all"]
@@ -26,6 +28,22 @@ def test_unattended_security_upgrades_are_on(host):
     assert "label=Debian-Security" in origins
     for timer in ("apt-daily.timer", "apt-daily-upgrade.timer"):
         assert host.service(timer).is_enabled
+
+
+def test_the_first_converge_applied_the_pending_security_updates(host):
+    # The test-host image is Debian 12 as debootstrap makes it, without the security
+    # suite's updates: a fresh host with some pending, as a new VM has.
+    pending = [line for line in host.check_output("apt-get -s dist-upgrade").splitlines()
+               if line.startswith("Inst ") and "Debian-Security" in line]
+    assert pending == [], pending
+    stamp = host.file("/var/lib/apt/periodic/unattended-upgrades-stamp")
+    assert stamp.exists, "the converge's run was not recorded for the daily timer"
+    log = host.file("/var/log/unattended-upgrades/unattended-upgrades.log")
+    assert log.exists, "unattended-upgrade did not run in the converge"
+    applied = [line.split(": ", 1)[1] for line in log.content_string.splitlines()
+               if "Packages that will be upgraded: " in line]
+    print(f"{host.backend.get_hostname()}: the first converge applied {len(' '.join(applied).split())} "
+          f"security updates: {' '.join(applied) or 'none were pending'}")
 
 
 def test_journal_is_persistent_and_capped(host):
@@ -109,3 +127,70 @@ def test_a_pending_reboot_is_a_metric(host):
         host.check_output("rm -f /run/reboot-required /run/reboot-required.pkgs")
         host.check_output(f"systemctl start {unit}")
     assert "node_reboot_required 0" in host.file(metric).content_string
+
+
+def in_container(host):
+    return host.run("systemd-detect-virt --container").rc == 0
+
+
+def test_pam_refuses_weak_passwords_and_login_defs_sets_the_hashing_cost(host):
+    assert "pam_pwquality.so" in host.file("/etc/pam.d/common-password").content_string
+    host.check_output("useradd --no-create-home --shell /usr/sbin/nologin edz-pwprobe")
+    try:
+        # chpasswd as root goes through PAM (enforce_for_root: root is refused too).
+        for weak, why in (("Sh0rt!pw", "shorter than 14 characters"),
+                          ("alllowercaseletters", "less than 4 character classes"),
+                          ("Aaaaa1!aaaaaaaaa", "more than 3 same characters")):
+            out = host.run(f"echo 'edz-pwprobe:{weak}' | chpasswd")
+            assert out.rc != 0, weak
+            assert why in out.stdout + out.stderr, (weak, out.stdout, out.stderr)
+        assert host.run("echo 'edz-pwprobe:Tr0ub4dor&3-horse-Staple' | chpasswd").rc == 0
+        # A hash login.defs decides (chpasswd -c, newusers): yescrypt at the set cost, which
+        # yescrypt writes as the fifth character ("$y$j9T$" at Debian's 5, "$y$jCT$" at 8).
+        host.check_output("echo 'edz-pwprobe:Tr0ub4dor&3-horse-Staple' | chpasswd -c YESCRYPT")
+        cost = int(host.check_output("grep -E '^YESCRYPT_COST_FACTOR' /etc/login.defs").split()[1])
+        hashed = host.check_output("getent shadow edz-pwprobe").split(":")[1]
+        itoa64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        assert cost == 8
+        assert hashed.startswith("$y$j" + itoa64[cost + 6] + "T$"), hashed[:8]
+    finally:
+        host.run("userdel edz-pwprobe")
+
+
+def test_process_accounting_is_on_where_the_host_owns_its_kernel(host):
+    assert host.package("acct").is_installed
+    assert host.service("acct").is_enabled
+    if in_container(host):
+        # accton needs CAP_SYS_PACCT of the kernel's own namespace: a container cannot
+        # have it, and the drop-in's ConditionVirtualization skips the unit there.
+        assert host.check_output("systemctl show acct -p ConditionResult") == "ConditionResult=no"
+        assert host.check_output("systemctl is-failed acct || true") != "failed"
+        print(f"{host.backend.get_hostname()}: process accounting not started (a container has no "
+              "CAP_SYS_PACCT); acct is installed, enabled and starts on a VM")
+    else:
+        assert host.service("acct").is_running
+        assert host.file("/var/log/account/pacct").exists
+
+
+def test_file_integrity_database_is_built_and_a_new_file_is_reported(host):
+    assert host.service("dailyaidecheck.timer").is_enabled
+    db = host.file("/var/lib/aide/aide.db")
+    deadline = time.monotonic() + 240
+    while not db.exists and time.monotonic() < deadline:
+        time.sleep(5)
+    assert db.exists, host.run("systemctl status editaliza-aide-init --no-pager").stdout
+    assert (db.user, db.mode) == ("_aide", 0o600)
+    print(f"{host.backend.get_hostname()}: AIDE's first database built by editaliza-aide-init")
+    assert systemd_exposure(host, "editaliza-aide-init.service") <= 3.0
+    probe = "/etc/editaliza/aide-probe"
+    host.check_output(f"echo probe > {probe}")
+    try:
+        out = host.run("aide --check --config /etc/aide/aide.conf --limit '^/etc/editaliza/'")
+        # Exit code bit 1: entries added.
+        assert out.rc & 1, out.stdout[-2000:] + out.stderr
+        assert f": {probe}" in out.stdout, out.stdout[-2000:]
+    finally:
+        host.run(f"rm -f {probe}")
+    if in_container(host):
+        print(f"{host.backend.get_hostname()}: Debian's daily check runs as _aide with an ambient "
+              "CAP_DAC_READ_SEARCH a container cannot grant: here it cannot read root-only files")
