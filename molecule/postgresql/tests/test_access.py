@@ -61,7 +61,7 @@ def test_settings_are_sized_and_secure(hosts):
         "ssl": "on",
         "password_encryption": "scram-sha-256",
         "wal_level": "replica",
-        "ssl_min_protocol_version": "TLSv1.2",
+        "ssl_min_protocol_version": "TLSv1.3",
     }
     assert settings == expected
 
