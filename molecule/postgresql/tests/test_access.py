@@ -1,6 +1,9 @@
 """pg_hba from the topology: exactly the app hosts for the app login, over TLS, with SCRAM."""
 
+import pytest
 from conftest import local_sql, remote_sql
+
+from tests.helpers.hosts import systemd_exposure
 
 
 def test_app_login_connects_from_the_app_host_over_tls(hosts, addresses, logins):
@@ -72,3 +75,18 @@ def test_monitoring_login_reads_statistics(hosts, addresses, logins):
     out = local_sql(hosts["pg-sp"], "SELECT pg_has_role("
                     f"'{logins['monitoring']['username']}', 'pg_monitor', 'MEMBER')", db="postgres")
     assert out.stdout.strip() == "t"
+
+
+@pytest.mark.parametrize("name", ["pg-sp", "pg-va"])
+def test_the_server_runs_in_its_sandbox(hosts, name):
+    host = hosts[name]
+    assert systemd_exposure(host, "postgresql@15-main.service") <= 5.0
+    # The running postmaster, not only the unit: started under the drop-in.
+    pid = host.check_output("head -1 /var/lib/postgresql/15/main/postmaster.pid")
+    status = dict(line.split(":\t", 1) for line in host.check_output(f"cat /proc/{pid}/status").splitlines()
+                  if ":\t" in line)
+    assert status["NoNewPrivs"] == "1"
+    assert int(status["CapEff"], 16) == 0, "the server, as postgres, holds no capability"
+    # ProtectSystem=strict: the root file system is read-only in the server's namespace.
+    root = host.check_output(f"awk '$5 == \"/\" {{print $6}}' /proc/{pid}/mountinfo").split(",")
+    assert "ro" in root, root
