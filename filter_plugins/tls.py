@@ -49,6 +49,8 @@ def tls_profile(name):
         # Go's crypto/tls through exporter-toolkit's web config (min_version, curve_preferences).
         "go_min_version": "TLS" + number.replace(".", ""),
         "go_curves": [GO_GROUPS[g] for g in GROUPS],
+        # redis_exporter's -tls-server-min-version.
+        "redis_exporter_min_version": "TLS" + number,
         # distribution's http.tls.minimumtls.
         "registry_min_version": "tls" + number,
         # pgbouncer's client_tls_protocols.

@@ -8,6 +8,7 @@ holds it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import tempfile
@@ -41,3 +42,17 @@ def mozilla_issues(host, target: str, profile: str, *, starttls: str | None = No
     print(f"sslyze --mozilla_config={MOZILLA[profile]} {target}: {verdict}")
     assert (out.returncode == 0) == (not issues), out.stdout[-1500:]
     return issues
+
+
+@contextlib.contextmanager
+def admitted_from_docker_host(host, rule: str):
+    """The Docker host (the test network's gateway) in the firewall set of `rule` (a
+    name of common_firewall_rules) on `host` for the measurement, taken out after: the
+    fleet's firewall admits only the hosts that use a port."""
+    gateway = host.check_output("ip -4 route show default | awk '{print $3}'")
+    element = f"inet editaliza {rule.replace('-', '_')}_v4 {{ {gateway} }}"
+    host.check_output(f"nft add element {element}")
+    try:
+        yield
+    finally:
+        host.check_output(f"nft delete element {element}")

@@ -32,6 +32,7 @@ def test_internal_endpoints_speak_tls_1_3_only_in_every_spelling():
     assert profile["go_min_version"] == "TLS13"
     assert profile["go_curves"] == ["X25519", "CurveP256", "CurveP384"]
     assert profile["registry_min_version"] == "tls1.3"
+    assert profile["redis_exporter_min_version"] == "TLS1.3"
     assert profile["pgbouncer_protocols"] == "tlsv1.3"
     assert profile["openssl_versions"] == "TLSv1.3"
 

@@ -4,10 +4,11 @@ profile (sslyze from the Docker host)."""
 import pytest
 
 from plugin_utils.inventory_facts import role_default
-from tests.helpers.tls import mozilla_issues
+from tests.helpers.tls import admitted_from_docker_host, mozilla_issues
 
 
-@pytest.mark.parametrize("port_var", ["prometheus_port", "alertmanager_port"])
-def test_prometheus_and_alertmanager_are_mozilla_modern(hosts, addresses, port_var):
-    target = f"{addresses['mon-sp']}:{role_default(port_var)}"
-    assert mozilla_issues(hosts["mon-sp"], target, "internal") == {}
+@pytest.mark.parametrize("rule", ["prometheus", "alertmanager"])
+def test_prometheus_and_alertmanager_are_mozilla_modern(hosts, addresses, rule):
+    with admitted_from_docker_host(hosts["mon-sp"], rule):
+        issues = mozilla_issues(hosts["mon-sp"], f"{addresses['mon-sp']}:{role_default(rule + '_port')}", "internal")
+    assert issues == {}
