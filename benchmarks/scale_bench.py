@@ -136,32 +136,54 @@ def vault_env() -> dict[str, str]:
     return lab_vault_env()
 
 
-def cgroup_files(names: list[str], name: str) -> list[Path] | None:
-    """A file of each container's cgroup (systemd's cgroup driver layout), or None when
-    one is missing (another layout: the figure is then "n/a")."""
-    files = []
+# Where the Docker engine keeps a container's CPU and memory counters, by cgroup layout:
+# (CPU file, how to read seconds from it, memory file, how to read bytes from it).
+CGROUP_LAYOUTS = (
+    # cgroup v2, systemd's driver
+    ("/sys/fs/cgroup/system.slice/docker-{id}.scope/cpu.stat", "usage_usec", 1e6,
+     "/sys/fs/cgroup/system.slice/docker-{id}.scope/memory.current"),
+    # cgroup v2, cgroupfs driver
+    ("/sys/fs/cgroup/docker/{id}/cpu.stat", "usage_usec", 1e6, "/sys/fs/cgroup/docker/{id}/memory.current"),
+    # cgroup v1 (cgroupfs driver): cpuacct.usage in nanoseconds
+    ("/sys/fs/cgroup/cpuacct/docker/{id}/cpuacct.usage", None, 1e9,
+     "/sys/fs/cgroup/memory/docker/{id}/memory.usage_in_bytes"),
+)
+
+
+def cgroup_files(names: list[str]) -> list[tuple[Path, str | None, float, Path]] | None:
+    """Each container's CPU and memory counter files, in the first layout that has them
+    all, or None (the figures are then "n/a")."""
+    ids = []
     for host in names:
         cid = subprocess.run(["docker", "inspect", "-f", "{{.Id}}", host], capture_output=True, text=True,
                              check=False).stdout.strip()
-        path = Path(f"/sys/fs/cgroup/system.slice/docker-{cid}.scope/{name}")
-        if not cid or not path.exists():
+        if not cid:
             return None
-        files.append(path)
-    return files
+        ids.append(cid)
+    for cpu, key, scale, memory in CGROUP_LAYOUTS:
+        files = [(Path(cpu.format(id=cid)), key, scale, Path(memory.format(id=cid))) for cid in ids]
+        if all(c.exists() and m.exists() for c, _, _, m in files):
+            return files
+    return None
+
+
+def _cpu_seconds(path: Path, key: str | None, scale: float) -> float:
+    text = path.read_text()
+    if key is None:
+        return int(text) / scale
+    return int(re.search(rf"^{key} (\d+)", text, re.MULTILINE).group(1)) / scale
 
 
 def container_cpu_seconds(names: list[str]) -> float | None:
     """The hosts' CPU so far."""
-    files = cgroup_files(names, "cpu.stat")
-    if files is None:
-        return None
-    return sum(int(re.search(r"^usage_usec (\d+)", f.read_text(), re.MULTILINE).group(1)) for f in files) / 1e6
+    files = cgroup_files(names)
+    return None if files is None else sum(_cpu_seconds(c, key, scale) for c, key, scale, _ in files)
 
 
 def container_memory_mb(names: list[str]) -> float | None:
-    """The hosts' memory now (memory.current, page cache included)."""
-    files = cgroup_files(names, "memory.current")
-    return None if files is None else sum(int(f.read_text()) for f in files) / 1024 / 1024
+    """The hosts' memory now (page cache included)."""
+    files = cgroup_files(names)
+    return None if files is None else sum(int(m.read_text()) for *_, m in files) / 1024 / 1024
 
 
 def tree_rss_mb(root: int) -> float:
