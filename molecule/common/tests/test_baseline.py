@@ -182,6 +182,8 @@ def test_file_integrity_database_is_built_and_a_new_file_is_reported(host):
     assert (db.user, db.mode) == ("_aide", 0o600)
     print(f"{host.backend.get_hostname()}: AIDE's first database built by editaliza-aide-init")
     assert systemd_exposure(host, "editaliza-aide-init.service") <= 3.0
+    if host.backend.get_hostname() != "common-db":
+        return  # a check reads every file (about 25 s): one host shows it
     probe = "/etc/editaliza/aide-probe"
     host.check_output(f"echo probe > {probe}")
     try:
