@@ -13,9 +13,8 @@ The unit's sandbox goes the same way: its drop-in, made younger than the running
 import json
 import time
 
+from conftest import converge as scenario_converge
 from conftest import local_sql
-
-from tests.helpers.ansible_run import converge_playbook, leaked_secrets, run_playbook
 
 SETTING = "max_files_per_process"
 CHANGED = json.dumps({"postgresql_settings": {SETTING: 1300}})
@@ -40,12 +39,7 @@ def streaming(host, timeout=60):
 
 
 def converge(*extra):
-    started_at = time.monotonic()
-    run = run_playbook(converge_playbook(), "--tags", "postgresql", *extra)
-    print(f"converge {' '.join(extra)}: rc {run.rc} in {time.monotonic() - started_at:.0f} s")
-    assert run.rc == 0, run.output[-3000:]
-    assert leaked_secrets(run.output) == []
-    return run
+    return scenario_converge("--tags", "postgresql", *extra)
 
 
 def test_a_restart_setting_restarts_the_replica_and_leaves_the_primary_pending_until_allowed(hosts):

@@ -8,9 +8,8 @@ drill (test_x_drill restores from both repositories) and leaves a full backup in
 repositories for the failover test."""
 
 import json
-import time
 
-from tests.helpers.ansible_run import converge_playbook, leaked_secrets, run_playbook
+from conftest import converge as scenario_converge
 
 REPO_HOST = "pg-other"
 
@@ -29,14 +28,7 @@ def repository(host):
 
 
 def converge(*extra):
-    started_at = time.monotonic()
-    # Every host (a run limited to one needs the others' facts, which Molecule's memory
-    # cache does not keep between runs; production's fact cache does).
-    run = run_playbook(converge_playbook(), "--tags", "pgbackrest", *extra)
-    print(f"converge --tags pgbackrest {' '.join(extra)}: rc {run.rc} in {time.monotonic() - started_at:.0f} s")
-    assert run.rc == 0, run.output[-3000:]
-    assert leaked_secrets(run.output) == []
-    return run
+    return scenario_converge("--tags", "pgbackrest", *extra)
 
 
 def test_a_stanza_without_a_valid_backup_is_reported_and_left_to_the_timers(hosts):
